@@ -1,0 +1,70 @@
+//! Cost per test of `#[netns_test]`, next to the floor measured in the same
+//! run: spawn a thread, `unshare(CLONE_NEWNET)`, bring `lo` up, join.
+//!
+//! Run as root: `cargo bench --bench per_test`.
+
+use netns_test::__private::{run_test, TestOptions};
+use netns_test::Netns;
+
+fn main() {
+    divan::main();
+}
+
+/// The floor: what any correct per-test namespace must do.
+#[divan::bench]
+fn floor_thread_unshare_lo_up() {
+    std::thread::spawn(|| {
+        // SAFETY: CLONE_NEWNET does not unshare the fd table.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
+            .expect("unshare(CLONE_NEWNET): run the benchmark as root");
+        loopback_up_floor();
+    })
+    .join()
+    .unwrap();
+}
+
+/// `#[netns_test]` on a plain `fn`: exactly what the expansion calls.
+#[divan::bench]
+fn netns_test_anonymous() {
+    run_test(TestOptions::default(), || {});
+}
+
+/// `Netns::create` + `run` + drop: a named namespace, iproute2-style.
+#[divan::bench]
+fn netns_create_run_drop(bencher: divan::Bencher) {
+    let pid = std::process::id();
+    let mut i = 0u64;
+    bencher.bench_local(|| {
+        i += 1;
+        let ns = Netns::create(&format!("nt-bench-{pid}-{i}")).unwrap();
+        ns.run(|| {}).unwrap();
+        drop(ns);
+    });
+}
+
+/// The floor's `ip link set lo up`, over netlink with the same crates.
+fn loopback_up_floor() {
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
+    use netlink_packet_route::link::{LinkFlags, LinkMessage};
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+    let socket = Socket::new(NETLINK_ROUTE).unwrap();
+    socket.connect(&SocketAddr::new(0, 0)).unwrap();
+    let mut link = LinkMessage::default();
+    link.header.index = 1;
+    link.header.flags = LinkFlags::Up;
+    link.header.change_mask = LinkFlags::Up;
+    let mut msg = NetlinkMessage::new(
+        NetlinkHeader::default(),
+        NetlinkPayload::from(RouteNetlinkMessage::SetLink(link)),
+    );
+    msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    msg.header.sequence_number = 1;
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    socket.send(&buf, 0).unwrap();
+    let mut reply = vec![0u8; 4096];
+    socket.recv(&mut &mut reply[..], 0).unwrap();
+}

@@ -1,0 +1,256 @@
+//! The crate's error type.
+//!
+//! Every error says which operation failed on which path and with which errno,
+//! so a failing test's output alone tells what to fix. A missing privilege
+//! (`EPERM`/`EACCES` from a namespace or mount operation) adds one line that
+//! names the capability and how to get it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use rustix::io::Errno;
+
+/// A specialized [`Result`](std::result::Result) for this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in a namespace operation.
+///
+/// Match on the variant to react to a kind of failure; print it (`Display`) to
+/// tell a person. New variants may be added in minor releases.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed.
+    Sys {
+        /// The operation, in the kernel's words (`unshare(CLONE_NEWNET)`,
+        /// `mount --bind`, `setns(CLONE_NEWNET)`, ...).
+        op: &'static str,
+        /// The path it acted on, if any.
+        path: Option<PathBuf>,
+        /// What the kernel answered.
+        errno: Errno,
+    },
+    /// A namespace name that iproute2 would refuse too (ip/ipnetns.c,
+    /// `is_valid_netns_name`): nothing was created.
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// `Netns::create` found the name taken (`O_EXCL` on the placeholder); the
+    /// existing namespace was left untouched.
+    AlreadyExists {
+        /// The taken path in the run directory.
+        path: PathBuf,
+    },
+    /// The path exists but is not a network namespace: not an nsfs file, or
+    /// the nsfs file of another namespace type.
+    NotNetns {
+        /// The path that was opened.
+        path: PathBuf,
+        /// What it is instead (the target of its `/proc/thread-self/fd` link).
+        found: String,
+    },
+    /// A netlink request was refused or could not be made.
+    Netlink {
+        /// The request (`RTM_NEWLINK lo up`, ...).
+        op: String,
+        /// The kernel's errno, or `None` for a malformed or missing reply.
+        errno: Option<Errno>,
+        /// Detail for a malformed reply.
+        detail: String,
+    },
+    /// A thread could not be spawned.
+    Spawn(std::io::Error),
+}
+
+impl Error {
+    pub(crate) fn sys(op: &'static str, path: impl Into<Option<PathBuf>>, errno: Errno) -> Self {
+        Error::Sys {
+            op,
+            path: path.into(),
+            errno,
+        }
+    }
+
+    /// An error of a std I/O call (no errno means EIO).
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        let errno = e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error);
+        Error::sys(op, path.to_path_buf(), errno)
+    }
+
+    /// The errno behind this error, if the kernel gave one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Sys { errno, .. } => Some(*errno),
+            Error::Netlink { errno, .. } => *errno,
+            Error::AlreadyExists { .. } => Some(Errno::EXIST),
+            Error::Spawn(e) => e.raw_os_error().map(Errno::from_raw_os_error),
+            Error::InvalidName { .. } | Error::NotNetns { .. } => None,
+        }
+    }
+
+    /// Whether the operation failed for lack of privilege (`EPERM` or
+    /// `EACCES`): the process lacks `CAP_SYS_ADMIN` (or `CAP_NET_ADMIN`) in the
+    /// user namespace that owns the network namespace.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self.errno(), Some(Errno::PERM | Errno::ACCESS))
+    }
+}
+
+/// The symbolic name of an errno (`EPERM`), as man pages print it.
+pub(crate) fn errno_name(e: Errno) -> Option<&'static str> {
+    Some(match e {
+        Errno::PERM => "EPERM",
+        Errno::NOENT => "ENOENT",
+        Errno::SRCH => "ESRCH",
+        Errno::INTR => "EINTR",
+        Errno::IO => "EIO",
+        Errno::BADF => "EBADF",
+        Errno::AGAIN => "EAGAIN",
+        Errno::NOMEM => "ENOMEM",
+        Errno::ACCESS => "EACCES",
+        Errno::BUSY => "EBUSY",
+        Errno::EXIST => "EEXIST",
+        Errno::XDEV => "EXDEV",
+        Errno::NODEV => "ENODEV",
+        Errno::NOTDIR => "ENOTDIR",
+        Errno::ISDIR => "EISDIR",
+        Errno::INVAL => "EINVAL",
+        Errno::NFILE => "ENFILE",
+        Errno::MFILE => "EMFILE",
+        Errno::NOSPC => "ENOSPC",
+        Errno::ROFS => "EROFS",
+        Errno::NAMETOOLONG => "ENAMETOOLONG",
+        Errno::LOOP => "ELOOP",
+        Errno::NOSYS => "ENOSYS",
+        Errno::OPNOTSUPP => "EOPNOTSUPP",
+        Errno::USERS => "EUSERS",
+        Errno::NETUNREACH => "ENETUNREACH",
+        Errno::CONNREFUSED => "ECONNREFUSED",
+        Errno::ADDRINUSE => "EADDRINUSE",
+        Errno::ADDRNOTAVAIL => "EADDRNOTAVAIL",
+        Errno::NOBUFS => "ENOBUFS",
+        _ => return None,
+    })
+}
+
+/// `Operation not permitted (EPERM)`.
+pub(crate) struct ShowErrno(pub Errno);
+
+impl fmt::Display for ShowErrno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let io = std::io::Error::from_raw_os_error(self.0.raw_os_error());
+        // std's message ends in " (os error N)": keep the text, use the name.
+        let text = io.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        match errno_name(self.0) {
+            Some(name) => write!(f, "{text} ({name})"),
+            None => write!(f, "{text} (errno {})", self.0.raw_os_error()),
+        }
+    }
+}
+
+/// The one line every privilege error ends with.
+pub(crate) const PRIVILEGE_HINT: &str = "this needs CAP_SYS_ADMIN: run the tests as root, \
+     or build as yourself and run the test binaries through the `sudo -E` runner \
+     (README, \"Running without sudo cargo\")";
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Sys { op, path, errno } => {
+                write!(f, "{op}")?;
+                if let Some(path) = path {
+                    write!(f, " {}", path.display())?;
+                }
+                write!(f, ": {}", ShowErrno(*errno))?;
+            }
+            Error::InvalidName { name, reason } => {
+                write!(f, "invalid network namespace name {name:?}: {reason}")?;
+            }
+            Error::AlreadyExists { path } => write!(
+                f,
+                "create network namespace {}: it already exists ({}); \
+                 open it with Netns::open, or remove it with `ip netns del`",
+                path.display(),
+                ShowErrno(Errno::EXIST)
+            )?,
+            Error::NotNetns { path, found } => write!(
+                f,
+                "open network namespace {}: not a network namespace (it is {found}); \
+                 an empty file in the run directory is a leftover placeholder: \
+                 remove it with `ip netns del`",
+                path.display()
+            )?,
+            Error::Netlink { op, errno, detail } => {
+                write!(f, "netlink {op}")?;
+                match errno {
+                    Some(e) => write!(f, ": {}", ShowErrno(*e))?,
+                    None => write!(f, ": {detail}")?,
+                }
+            }
+            Error::Spawn(e) => write!(f, "spawn namespace thread: {e}")?,
+        }
+        if self.is_permission_denied() {
+            write!(f, "; {PRIVILEGE_HINT}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match &e {
+            Error::InvalidName { .. } => std::io::ErrorKind::InvalidInput,
+            Error::NotNetns { .. } => std::io::ErrorKind::InvalidInput,
+            Error::AlreadyExists { .. } => std::io::ErrorKind::AlreadyExists,
+            _ => match e.errno() {
+                Some(errno) => std::io::Error::from(errno).kind(),
+                None => std::io::ErrorKind::Other,
+            },
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sys_error_names_op_path_and_errno() {
+        let e = Error::sys("mount --bind", PathBuf::from("/run/netns/a"), Errno::BUSY);
+        assert_eq!(
+            e.to_string(),
+            "mount --bind /run/netns/a: Device or resource busy (EBUSY)"
+        );
+        assert!(!e.is_permission_denied());
+    }
+
+    #[test]
+    fn privilege_error_is_one_line_with_the_fix() {
+        let e = Error::sys("unshare(CLONE_NEWNET)", None, Errno::PERM);
+        let s = e.to_string();
+        assert!(s.starts_with("unshare(CLONE_NEWNET): Operation not permitted (EPERM); "));
+        assert!(s.contains("CAP_SYS_ADMIN") && s.contains("sudo -E"), "{s}");
+        assert!(!s.contains('\n'));
+        assert!(e.is_permission_denied());
+    }
+
+    #[test]
+    fn unknown_errno_shows_its_number() {
+        let s = ShowErrno(Errno::from_raw_os_error(133)).to_string();
+        assert!(s.ends_with("(errno 133)"), "{s}");
+    }
+}

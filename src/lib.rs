@@ -1,0 +1,60 @@
+//! Linux network namespaces as a one-line test fixture.
+//!
+//! ```no_run
+//! use netns_test::netns_test;
+//! use std::net::{TcpListener, TcpStream};
+//!
+//! // Every test gets its own network namespace (loopback up), so all of
+//! // them can bind 127.0.0.1:8080 at the same time.
+//! #[netns_test]
+//! fn binds_a_fixed_port() {
+//!     let listener = TcpListener::bind("127.0.0.1:8080").unwrap();
+//!     TcpStream::connect("127.0.0.1:8080").unwrap();
+//!     listener.accept().unwrap();
+//! }
+//! ```
+//!
+//! - [`netns_test`]: the attribute; the body runs on a fresh thread in a new
+//!   network namespace, or in a named one (`#[netns_test(name = "ns0")]`).
+//! - [`Netns`]: create, open, enter and remove namespaces; named ones are made
+//!   exactly as iproute2's `ip netns add` makes them, so `ip netns` sees ours
+//!   and we can use theirs.
+//! - [`RunDir`]: the iproute2 run directory, `/run/netns`.
+//!
+//! # Threads and namespaces
+//! A network namespace belongs to a thread, not to a process
+//! (network_namespaces(7)). Nothing here ever moves a thread you did not
+//! create for the purpose: code runs in a namespace on a fresh thread, which
+//! is discarded afterwards. Threads and child processes started by that code
+//! inherit the namespace; threads that existed before (a global thread pool,
+//! a runtime built outside the test) stay in theirs.
+//!
+//! # Privileges
+//! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
+//! as yourself and run the test binaries with the `sudo -E` runner of
+//! `.cargo/config.toml` (see the README). Without the privilege a test fails
+//! with one line that says so; it never passes without having run.
+
+#![warn(missing_docs)]
+
+mod error;
+mod netlink;
+mod netns;
+mod rundir;
+mod runner;
+mod sys;
+
+pub use error::{Error, Result};
+pub use netns::Netns;
+pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+
+pub use netns_test_macros::netns_test;
+
+/// What the `#[netns_test]` expansion calls. Not a public API: no stability
+/// promise.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
+    #[cfg(not(feature = "tokio"))]
+    pub use crate::runner::TokioFeatureRequired;
+}

@@ -1,0 +1,344 @@
+//! [`Netns`], a handle on one network namespace.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::rundir::RunDir;
+use crate::{netlink, sys};
+
+/// A network namespace, held open by a file descriptor of its nsfs file.
+///
+/// A namespace lives while a thread is in it, an fd refers to it, or a bind
+/// mount of it exists (network_namespaces(7)); this handle is such an fd, so
+/// the namespace and everything in it (links, sockets' addresses, routes)
+/// outlives the threads that ran in it until the handle drops.
+///
+/// The handle never moves the calling thread. [`Netns::run`] runs code on a
+/// fresh thread that enters the namespace and is then discarded, so no thread
+/// is ever left in the wrong namespace, even after a panic.
+///
+/// Two handles are equal when they refer to the same namespace (same nsfs
+/// device and inode), however they were opened.
+///
+/// ```no_run
+/// use netns_test::Netns;
+///
+/// let ns = Netns::new()?; // anonymous, loopback up
+/// let port = ns.run(|| {
+///     let l = std::net::TcpListener::bind("127.0.0.1:8080").unwrap();
+///     l.local_addr().unwrap().port()
+/// })?;
+/// assert_eq!(port, 8080);
+/// # Ok::<(), netns_test::Error>(())
+/// ```
+pub struct Netns {
+    fd: OwnedFd,
+    id: (u64, u64),
+    name: Option<String>,
+    path: Option<PathBuf>,
+    /// Unmount and unlink `path` when dropped: set for namespaces this handle
+    /// created by name, cleared by [`Netns::keep`].
+    remove_on_drop: bool,
+}
+
+impl Netns {
+    /// Creates a new anonymous network namespace with `lo` up.
+    ///
+    /// The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)`,
+    /// then `RTM_SETLINK lo up`) and held by this handle only: it has no name
+    /// and nothing in the file system, so nothing can leak when the process
+    /// dies, even by `SIGKILL`. It disappears when the handle and every thread
+    /// and socket in it are gone.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] with `EPERM` without `CAP_SYS_ADMIN`; [`Error::Netlink`]
+    /// if `lo` cannot be brought up; [`Error::Spawn`] if no thread can be made.
+    #[doc(alias = "unshare")]
+    pub fn new() -> Result<Netns> {
+        let fd = on_new_thread(|| {
+            sys::unshare_netns()?;
+            netlink::loopback_up()?;
+            sys::open_ns_file(&sys::thread_netns_path())
+        })?;
+        Netns::from_fd(fd, None, None)
+    }
+
+    /// Creates the named network namespace `name` in the run directory
+    /// ([`RunDir::get`], normally `/run/netns`), with `lo` up, exactly as
+    /// `ip netns add NAME` does (ip/ipnetns.c, `netns_add`):
+    ///
+    /// 1. validate the name (see [`crate::validate_name`]);
+    /// 2. create the run directory, `flock` it and make it a shared mount point;
+    /// 3. create the placeholder `NAME` with `O_CREAT|O_EXCL`;
+    /// 4. on a new thread, `unshare(CLONE_NEWNET)` and bind-mount
+    ///    `/proc/thread-self/ns/net` (that thread's namespace, never the main
+    ///    thread's `/proc/self`) onto the placeholder;
+    /// 5. on any failure after step 3, remove the placeholder again.
+    ///
+    /// `ip netns list`, `ip netns exec NAME` and `ip netns del NAME` work on it.
+    /// The handle removes it when dropped (as [`Netns::delete`] does) unless
+    /// [`Netns::keep`] was called.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidName`]: nothing was touched.
+    /// - [`Error::AlreadyExists`]: the name is taken; the existing namespace
+    ///   was not touched. Use [`Netns::open`] to join it.
+    /// - [`Error::Sys`] naming the step, the path and the errno (`EPERM`
+    ///   without `CAP_SYS_ADMIN`); nothing is left behind.
+    #[doc(alias = "ip netns add")]
+    pub fn create(name: &str) -> Result<Netns> {
+        Netns::create_in(RunDir::get(), name)
+    }
+
+    /// [`Netns::create`] in the run directory `dir`.
+    pub fn create_in(dir: &RunDir, name: &str) -> Result<Netns> {
+        let path = dir.entry(name)?;
+        dir.prepare()?;
+        sys::create_placeholder(&path)?;
+        let made = on_new_thread(|| {
+            sys::unshare_netns()?;
+            netlink::loopback_up()?;
+            let fd = sys::open_ns_file(&sys::thread_netns_path())?;
+            sys::bind_mount(&sys::thread_netns_path(), &path)?;
+            Ok(fd)
+        });
+        let fd = match made {
+            Ok(fd) => fd,
+            Err(e) => {
+                // A leftover placeholder makes `ip netns list` and `ip link`
+                // print errors host-wide (ip/ipnetns.c, `out_delete`).
+                let _ = sys::unmount_all(&path);
+                let _ = sys::unlink(&path);
+                return Err(e);
+            }
+        };
+        let mut ns = Netns::from_fd(fd, Some(name.to_owned()), Some(path))?;
+        ns.remove_on_drop = true;
+        Ok(ns)
+    }
+
+    /// Opens an existing network namespace, never to be removed by this
+    /// handle.
+    ///
+    /// `name_or_path` without a `/` is a name in the run directory
+    /// ([`RunDir::get`]); with one it is a path: `/proc/PID/ns/net`,
+    /// `/proc/PID/task/TID/ns/net`, or any bind mount of a namespace such as
+    /// those `ip netns add` and CNI plugins make.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a bad name; [`Error::Sys`] naming `open` and
+    /// the path (`ENOENT` if there is no such namespace);
+    /// [`Error::NotNetns`] if the path is not a network namespace's nsfs file
+    /// (for example a placeholder left by a crashed `ip netns add`).
+    pub fn open(name_or_path: impl AsRef<Path>) -> Result<Netns> {
+        let arg = name_or_path.as_ref();
+        let (name, path) = match arg.to_str() {
+            Some(name) if !name.contains('/') => (Some(name.to_owned()), RunDir::get().entry(name)?),
+            _ => (None, arg.to_path_buf()),
+        };
+        let fd = sys::open_ns_file(&path)?;
+        sys::check_netns_fd(fd.as_fd(), &path)?;
+        Netns::from_fd(fd, name, Some(path))
+    }
+
+    /// The calling thread's network namespace (`/proc/thread-self/ns/net`).
+    ///
+    /// # Errors
+    /// [`Error::Sys`] if `/proc` is not mounted.
+    pub fn current() -> Result<Netns> {
+        let path = sys::thread_netns_path();
+        let fd = sys::open_ns_file(&path)?;
+        Netns::from_fd(fd, None, None)
+    }
+
+    fn from_fd(fd: OwnedFd, name: Option<String>, path: Option<PathBuf>) -> Result<Netns> {
+        let id = sys::ns_id(fd.as_fd())?;
+        Ok(Netns {
+            fd,
+            id,
+            name,
+            path,
+            remove_on_drop: false,
+        })
+    }
+
+    /// Runs `f` on a new thread inside this namespace and returns its value.
+    ///
+    /// The thread is named like the calling thread (so a test's output and
+    /// panic messages carry the test's name), enters the namespace with
+    /// `setns(fd, CLONE_NEWNET)` and ends when `f` returns; the calling
+    /// thread never changes namespace. Threads and child processes that `f`
+    /// starts inherit the namespace. `f` may borrow from the caller (the
+    /// thread is scoped).
+    ///
+    /// A panic in `f` resumes in the caller with its original payload.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] naming `setns(CLONE_NEWNET)` (`EPERM` without
+    /// `CAP_SYS_ADMIN`); [`Error::Spawn`]. `f` has not run if an error is
+    /// returned.
+    pub fn run<F, T>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let fd = self.fd.as_fd();
+        let path = self.path.as_deref();
+        on_new_thread(move || {
+            sys::setns_net(fd, path)?;
+            Ok(f())
+        })
+    }
+
+    /// Moves the calling thread into this namespace with
+    /// `setns(fd, CLONE_NEWNET)`, for good.
+    ///
+    /// Meant for a thread you own and will discard, or for a single-threaded
+    /// program about to `exec` (the `setns` CLI). In a test, prefer
+    /// [`Netns::run`]: a libtest thread or a pool thread moved by this call
+    /// stays moved.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] naming `setns(CLONE_NEWNET)`.
+    #[doc(alias = "setns")]
+    pub fn enter(&self) -> Result<()> {
+        sys::setns_net(self.fd.as_fd(), self.path.as_deref())
+    }
+
+    /// Removes this named namespace now, as `ip netns del NAME` does:
+    /// `umount2(path, MNT_DETACH)` until nothing is mounted there (stacked
+    /// mounts included), then `unlink(path)`. The namespace itself lives on
+    /// until this handle and every thread and socket in it are gone.
+    ///
+    /// It is not an error if the name is already gone (say, after
+    /// `ip netns del`). If the name now refers to another namespace, that one
+    /// is left alone.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] naming `umount2` or `unlink` and the path. An anonymous
+    /// namespace, or one opened by a path outside the run directory, has
+    /// nothing to remove: `Ok(())`.
+    #[doc(alias = "ip netns del")]
+    pub fn delete(mut self) -> Result<()> {
+        self.remove_on_drop = false;
+        match (&self.name, &self.path) {
+            (Some(_), Some(path)) => remove_entry(path, self.id),
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps a namespace made by [`Netns::create`] when this handle drops, so
+    /// it stays for `ip netns` (remove it with `ip netns del NAME`).
+    pub fn keep(&mut self) -> &mut Self {
+        self.remove_on_drop = false;
+        self
+    }
+
+    /// The namespace's name in the run directory, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The path the namespace was opened or created at: `/run/netns/NAME`
+    /// for a named namespace, the given path for [`Netns::open`] by path,
+    /// `None` for anonymous ones and [`Netns::current`].
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The namespace's nsfs inode number: what `ls -iL /proc/thread-self/ns/net`,
+    /// `readlink /proc/PID/ns/net` (`net:[INODE]`) and `lsns` show.
+    pub fn inode(&self) -> u64 {
+        self.id.1
+    }
+}
+
+/// `ip netns del`: unmount every mount on `path`, then unlink it, if it is
+/// still the namespace `id`.
+fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
+    match sys::stat_id(path)? {
+        None => return Ok(()),
+        // Deleted and re-created by someone else (perhaps mid-way through
+        // their `ip netns add`): not ours to remove.
+        Some(now) if now != id => return Ok(()),
+        Some(_) => {}
+    }
+    sys::unmount_all(path)?;
+    match sys::unlink(path) {
+        Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),
+        other => other,
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if !self.remove_on_drop {
+            return;
+        }
+        if let Some(path) = &self.path {
+            if let Err(e) = remove_entry(path, self.id) {
+                eprintln!("netns-test: removing network namespace {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+impl AsFd for Netns {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl PartialEq for Netns {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Netns {}
+
+impl Hash for Netns {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl fmt::Debug for Netns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Netns")
+            .field("inode", &self.id.1)
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("remove_on_drop", &self.remove_on_drop)
+            .finish()
+    }
+}
+
+/// Runs `f` on a new (scoped) thread named like the calling one, and returns
+/// its result; a panic in `f` resumes here with its payload.
+pub(crate) fn on_new_thread<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send,
+    T: Send,
+{
+    std::thread::scope(|scope| {
+        let handle = thread_builder().spawn_scoped(scope, f).map_err(Error::Spawn)?;
+        match handle.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+}
+
+/// A builder for a namespace thread: named after the calling thread, which
+/// under libtest is the test's name.
+pub(crate) fn thread_builder() -> std::thread::Builder {
+    let builder = std::thread::Builder::new();
+    match std::thread::current().name() {
+        Some(name) => builder.name(name.to_owned()),
+        None => builder,
+    }
+}

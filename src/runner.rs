@@ -1,0 +1,200 @@
+//! The per-test runner that `#[netns_test]` expands to.
+//!
+//! Everything here is `#[doc(hidden)]` API for the macro: the expansion is a
+//! single call to [`run_test`], so that all of the logic lives in ordinary Rust
+//! that can be unit tested.
+
+use std::fmt;
+
+/// What the macro knows about the test at compile time.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestOptions {
+    /// `name = "..."`: run in this named namespace (iproute2 run directory).
+    pub name: Option<&'static str>,
+    /// The test carries `#[should_panic]`.
+    pub should_panic: bool,
+}
+
+/// The error of a test whose body returned `Err(e)`: it holds `format!("{e:?}")`
+/// and prints it verbatim, so libtest shows `Error: <e:?>` exactly as it would
+/// for a plain `#[test]`. It exists because `E` itself need not be `Send`.
+#[doc(hidden)]
+pub struct TestFailure(pub String);
+
+impl fmt::Debug for TestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Return types a `#[netns_test]` body may have: `()` and `Result<(), E>` with
+/// `E: Debug`, as libtest's `Termination` allows for tests.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[netns_test]` functions must return `()` or `Result<(), E>` with `E: Debug`, not `{Self}`"
+)]
+pub trait TestReturn {
+    /// What the generated `#[test]` function returns.
+    type Output: Send + 'static;
+    /// Converts the body's value on the namespace thread.
+    fn into_output(self) -> Self::Output;
+    /// The value for a test whose namespace could not be set up.
+    fn setup_failed(err: crate::Error, opts: &TestOptions) -> Self::Output;
+}
+
+impl TestReturn for () {
+    type Output = ();
+
+    fn into_output(self) {}
+
+    #[track_caller]
+    fn setup_failed(err: crate::Error, opts: &TestOptions) {
+        if opts.should_panic {
+            // A panic here would make a `#[should_panic]` test pass without
+            // having run. Returning makes libtest fail it ("did not panic as
+            // expected"); the reason goes to the captured output.
+            eprintln!("netns-test: the test did not run: {err}");
+        } else {
+            panic!("netns-test: {err}");
+        }
+    }
+}
+
+impl<E: fmt::Debug> TestReturn for Result<(), E> {
+    type Output = Result<(), TestFailure>;
+
+    fn into_output(self) -> Self::Output {
+        self.map_err(|e| TestFailure(format!("{e:?}")))
+    }
+
+    fn setup_failed(err: crate::Error, _: &TestOptions) -> Self::Output {
+        Err(TestFailure(format!("netns-test: the test did not run: {err}")))
+    }
+}
+
+/// Runs a `#[netns_test]` body: on a fresh thread named after the test, in a
+/// new anonymous network namespace with `lo` up, or in the named namespace
+/// `opts.name` (created and removed around the test, or joined and left if
+/// it already existed).
+///
+/// A panic in the body resumes on the calling (libtest) thread with its
+/// payload, so `#[should_panic(expected = "...")]` sees the original message.
+#[doc(hidden)]
+#[track_caller]
+pub fn run_test<R, F>(opts: TestOptions, f: F) -> R::Output
+where
+    R: TestReturn,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let outcome = match opts.name {
+        None => run_anonymous(f),
+        Some(name) => run_named(name, f),
+    };
+    match outcome {
+        Ok(output) => output,
+        Err(err) => R::setup_failed(err, &opts),
+    }
+}
+
+/// The hot path: one thread, `unshare(CLONE_NEWNET)`, `lo` up, the body. The
+/// namespace has no name and no fd: it goes away with the thread (and with
+/// anything the body left in it), even if the process is killed.
+fn run_anonymous<R, F>(f: F) -> crate::Result<R::Output>
+where
+    R: TestReturn,
+    F: FnOnce() -> R + Send + 'static,
+{
+    crate::netns::on_new_thread(move || {
+        crate::sys::unshare_netns()?;
+        crate::netlink::loopback_up()?;
+        Ok(f().into_output())
+    })
+}
+
+fn run_named<R, F>(name: &str, f: F) -> crate::Result<R::Output>
+where
+    R: TestReturn,
+    F: FnOnce() -> R + Send + 'static,
+{
+    // Tests of one process that name the same namespace take turns.
+    let lock = name_lock(name);
+    let _turn = lock.lock();
+    let ns = match crate::Netns::create(name) {
+        Ok(ns) => ns,
+        // Made by someone else (`ip netns add`, another process): join it,
+        // and leave it as it was found.
+        Err(crate::Error::AlreadyExists { .. }) => crate::Netns::open(name)?,
+        Err(e) => return Err(e),
+    };
+    // `ns` drops after the body, pass or fail (a panic resumes after the
+    // drop), removing the namespace if `create` made it.
+    ns.run(move || f().into_output())
+}
+
+fn name_lock(name: &str) -> std::sync::Arc<parking_lot::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock};
+    static LOCKS: LazyLock<parking_lot::Mutex<HashMap<String, Arc<parking_lot::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    LOCKS.lock().entry(name.to_owned()).or_default().clone()
+}
+
+/// The runtime an `async fn` test body runs on.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Flavor {
+    /// `flavor = "current_thread"` (the default): everything on the namespace
+    /// thread.
+    CurrentThread,
+    /// `flavor = "multi_thread"`: worker threads, spawned by the namespace
+    /// thread and so inside the namespace.
+    MultiThread {
+        /// `worker_threads = N`; tokio's default (one per core) if `None`.
+        worker_threads: Option<usize>,
+    },
+}
+
+/// Builds a tokio runtime on the calling (namespace) thread and runs `fut` to
+/// completion on it. Worker threads are spawned from this thread, so they
+/// inherit its namespace.
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+pub fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
+    let mut builder = match flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread { worker_threads } => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = worker_threads {
+                b.worker_threads(n);
+            }
+            b
+        }
+    };
+    builder
+        .enable_all()
+        .build()
+        .expect("netns-test: building the tokio runtime of the test")
+        .block_on(fut)
+}
+
+/// `async fn` tests need the `tokio` feature.
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "an `async fn` #[netns_test] needs the `tokio` feature of netns-test",
+    label = "async test body",
+    note = "in Cargo.toml: netns-test = {{ version = \"0.1\", features = [\"tokio\"] }}"
+)]
+pub trait TokioFeatureRequired {}
+
+/// `async fn` tests need the `tokio` feature: without it this bound fails
+/// with a message that says so.
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+pub fn block_on<F>(_flavor: Flavor, _fut: F) -> F::Output
+where
+    F: std::future::Future + TokioFeatureRequired,
+{
+    unreachable!("TokioFeatureRequired has no implementations")
+}

@@ -1,0 +1,198 @@
+//! The syscall layer: the only module that talks to the kernel (through
+//! rustix). Each function is one kernel step, named after the call it makes,
+//! and maps the errno to an [`Error`] that says what was done to which path.
+//!
+//! Paths into `/proc` go through [`thread_self`]: a network namespace belongs
+//! to a thread, and `/proc/self` names the main thread's (proc(5)).
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
+use rustix::thread::{LinkNameSpaceType, UnshareFlags};
+
+use crate::error::{Error, Result};
+
+/// `/proc/thread-self/REL`: the calling thread's view of `/proc`.
+pub(crate) fn thread_self(rel: &str) -> PathBuf {
+    Path::new("/proc/thread-self").join(rel)
+}
+
+/// `/proc/thread-self/ns/net`, the calling thread's network namespace.
+pub(crate) fn thread_netns_path() -> PathBuf {
+    thread_self("ns/net")
+}
+
+/// `unshare(CLONE_NEWNET)`: moves the calling thread (only) into a new network
+/// namespace whose only link is `lo`, DOWN. unshare(2), network_namespaces(7).
+pub(crate) fn unshare_netns() -> Result<()> {
+    // SAFETY: CLONE_NEWNET does not unshare the fd table (CLONE_FILES), the
+    // one flag that can break other threads' view of file descriptors.
+    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNET) }
+        .map_err(|e| Error::sys("unshare(CLONE_NEWNET)", None, e))
+}
+
+/// `unshare(CLONE_NEWNS)`: gives the calling thread a private copy of the
+/// mount table (it also unshares the thread's fs info, CLONE_FS).
+#[allow(dead_code)] // used by the setns CLI
+pub(crate) fn unshare_mountns() -> Result<()> {
+    // SAFETY: CLONE_NEWNS implies CLONE_FS, not CLONE_FILES; see above.
+    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
+        .map_err(|e| Error::sys("unshare(CLONE_NEWNS)", None, e))
+}
+
+/// `setns(fd, CLONE_NEWNET)`: moves the calling thread into the network
+/// namespace `fd` refers to. setns(2).
+pub(crate) fn setns_net(fd: BorrowedFd<'_>, path: Option<&Path>) -> Result<()> {
+    rustix::thread::move_into_link_name_space(fd, Some(LinkNameSpaceType::Network))
+        .map_err(|e| Error::sys("setns(CLONE_NEWNET)", path.map(Path::to_path_buf), e))
+}
+
+/// `open(path, O_RDONLY|O_CLOEXEC)` of a namespace file.
+pub(crate) fn open_ns_file(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::sys("open", path.to_path_buf(), e))
+}
+
+/// Checks that `fd` is the nsfs file of a network namespace: the target of
+/// its `/proc/thread-self/fd/N` link reads `net:[INODE]`.
+pub(crate) fn check_netns_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let link = thread_self(&format!("fd/{}", fd.as_raw_fd()));
+    let target = rustix::fs::readlink(&link, Vec::new())
+        .map_err(|e| Error::sys("readlink", link.clone(), e))?;
+    let target = String::from_utf8_lossy(target.as_bytes()).into_owned();
+    if target.starts_with("net:[") {
+        Ok(())
+    } else {
+        Err(Error::NotNetns {
+            path: path.to_path_buf(),
+            found: target,
+        })
+    }
+}
+
+/// `fstat(fd)`: the nsfs device and inode that identify a namespace
+/// (the inode is what `ls -i /proc/thread-self/ns/net` and `lsns` print).
+pub(crate) fn ns_id(fd: BorrowedFd<'_>) -> Result<(u64, u64)> {
+    let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", None, e))?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// `stat(path)`: device and inode, or `None` when the path does not exist.
+pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
+    match rustix::fs::stat(path) {
+        Ok(st) => Ok(Some((st.st_dev, st.st_ino))),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(Error::sys("stat", path.to_path_buf(), e)),
+    }
+}
+
+/// `mkdir(path, 0755)`, creating missing parents; an existing directory is fine.
+pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() && rustix::fs::access(parent, rustix::fs::Access::EXISTS).is_err() {
+            mkdir_0755(parent)?;
+        }
+    }
+    match rustix::fs::mkdir(path, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(Error::sys("mkdir", path.to_path_buf(), e)),
+    }
+}
+
+/// `open(path, O_RDONLY|O_DIRECTORY|O_CLOEXEC)` then `flock(LOCK_EX)`: the
+/// lock iproute2 takes on the run directory around its mount setup. It is
+/// released when the returned fd is dropped.
+pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", path.to_path_buf(), e))?;
+    rustix::fs::flock(&fd, FlockOperation::LockExclusive)
+        .map_err(|e| Error::sys("flock(LOCK_EX)", path.to_path_buf(), e))?;
+    Ok(fd)
+}
+
+/// `mount("", path, NULL, MS_SHARED|MS_REC, NULL)`. The raw errno is
+/// returned because `EINVAL` (not a mount point) is a step, not a failure.
+pub(crate) fn make_shared_rec(path: &Path) -> std::result::Result<(), Errno> {
+    rustix::mount::mount_change(path, MountPropagationFlags::SHARED | MountPropagationFlags::REC)
+}
+
+/// `mount("", path, NULL, MS_PRIVATE|MS_REC, NULL)`.
+pub(crate) fn make_private_rec(path: &Path) -> Result<()> {
+    rustix::mount::mount_change(path, MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
+        .map_err(|e| Error::sys("mount --make-rprivate", path.to_path_buf(), e))
+}
+
+/// `mount("", path, NULL, MS_SLAVE|MS_REC, NULL)`.
+#[allow(dead_code)] // used by the setns CLI
+pub(crate) fn make_slave_rec(path: &Path) -> Result<()> {
+    rustix::mount::mount_change(path, MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
+        .map_err(|e| Error::sys("mount --make-rslave", path.to_path_buf(), e))
+}
+
+/// `mount(src, dst, NULL, MS_BIND|MS_REC, NULL)`.
+pub(crate) fn bind_mount_rec(src: &Path, dst: &Path) -> Result<()> {
+    rustix::mount::mount_bind_recursive(src, dst)
+        .map_err(|e| Error::sys("mount --rbind", dst.to_path_buf(), e))
+}
+
+/// `mount(src, dst, NULL, MS_BIND, NULL)`.
+pub(crate) fn bind_mount(src: &Path, dst: &Path) -> Result<()> {
+    rustix::mount::mount_bind(src, dst).map_err(|e| Error::sys("mount --bind", dst.to_path_buf(), e))
+}
+
+/// `mount("sysfs", path, "sysfs", 0, NULL)`.
+#[allow(dead_code)] // used by the setns CLI
+pub(crate) fn mount_sysfs(path: &Path) -> Result<()> {
+    rustix::mount::mount("sysfs", path, "sysfs", MountFlags::empty(), None)
+        .map_err(|e| Error::sys("mount -t sysfs", path.to_path_buf(), e))
+}
+
+/// `umount2(path, MNT_DETACH)` until the kernel answers `EINVAL` (nothing
+/// mounted there any more), as `ip netns del` does for stacked mounts.
+/// Returns how many mounts were removed.
+pub(crate) fn unmount_all(path: &Path) -> Result<usize> {
+    let mut removed = 0;
+    loop {
+        match rustix::mount::unmount(path, UnmountFlags::DETACH) {
+            Ok(()) => removed += 1,
+            Err(Errno::INVAL) => return Ok(removed),
+            Err(e) => return Err(Error::sys("umount2(MNT_DETACH)", path.to_path_buf(), e)),
+        }
+    }
+}
+
+/// `umount2(path, MNT_DETACH)` once.
+#[allow(dead_code)] // used by the setns CLI
+pub(crate) fn unmount_detach(path: &Path) -> Result<()> {
+    rustix::mount::unmount(path, UnmountFlags::DETACH)
+        .map_err(|e| Error::sys("umount2(MNT_DETACH)", path.to_path_buf(), e))
+}
+
+/// `open(path, O_RDONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0)`: the placeholder the
+/// namespace is bind-mounted onto. `O_EXCL` makes a taken name an error
+/// instead of a second, stacked mount (ip/ipnetns.c, `netns_add`).
+pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
+    match rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(_fd) => Ok(()),
+        Err(Errno::EXIST) => Err(Error::AlreadyExists {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(Error::sys("create", path.to_path_buf(), e)),
+    }
+}
+
+/// `unlink(path)`.
+pub(crate) fn unlink(path: &Path) -> Result<()> {
+    rustix::fs::unlink(path).map_err(|e| Error::sys("unlink", path.to_path_buf(), e))
+}

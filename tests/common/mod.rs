@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: real kernel state, read the way
+//! a person would check it (inodes, mountinfo, `ip netns list`).
+#![allow(dead_code)]
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The nsfs inode of the calling thread's network namespace.
+pub fn thread_netns_inode() -> u64 {
+    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+}
+
+/// The nsfs inode of the main thread's network namespace: the host's, since
+/// nothing in this crate moves the main thread.
+pub fn main_thread_netns_inode() -> u64 {
+    std::fs::metadata("/proc/self/ns/net").unwrap().ino()
+}
+
+/// The inode of the namespace bind-mounted at `path`.
+pub fn inode_of(path: impl AsRef<Path>) -> u64 {
+    std::fs::metadata(path).unwrap().ino()
+}
+
+/// The network namespace inode of process 1, the host's.
+pub fn init_netns_inode() -> u64 {
+    std::fs::metadata("/proc/1/ns/net").unwrap().ino()
+}
+
+/// Runs `ip ARGS` and returns its output (status not checked).
+pub fn ip(args: &[&str]) -> Output {
+    Command::new("ip").args(args).output().expect("run ip (iproute2)")
+}
+
+/// The names `ip netns list` prints.
+pub fn ip_netns_list() -> Vec<String> {
+    let out = ip(&["netns", "list"]);
+    assert!(out.status.success(), "ip netns list: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// Mount points of nsfs mounts in this process's mount table.
+pub fn nsfs_mounts() -> Vec<String> {
+    mounts().into_iter().filter(|(_, fs)| fs == "nsfs").map(|(p, _)| p).collect()
+}
+
+/// (mount point, fs type) of every entry of `/proc/self/mountinfo`.
+pub fn mounts() -> Vec<(String, String)> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let sep = fields.iter().position(|f| *f == "-").unwrap();
+            (fields[4].to_owned(), fields[sep + 1].to_owned())
+        })
+        .collect()
+}
+
+/// A namespace name unique to this test and process, so parallel runs of
+/// the suite never collide.
+pub fn unique(tag: &str) -> String {
+    format!("nt-{tag}-{}", std::process::id())
+}
+
+/// Number of open fds, threads of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Removes `/run/netns/NAME` with `ip netns del` when dropped, so a failing
+/// test leaves nothing behind.
+pub struct IpNetnsDelOnDrop(pub String);
+
+impl Drop for IpNetnsDelOnDrop {
+    fn drop(&mut self) {
+        if Path::new("/run/netns").join(&self.0).exists() {
+            let _ = ip(&["netns", "del", &self.0]);
+        }
+    }
+}
