@@ -22,11 +22,6 @@ pub fn inode_of(path: impl AsRef<Path>) -> u64 {
     std::fs::metadata(path).unwrap().ino()
 }
 
-/// The network namespace inode of process 1, the host's.
-pub fn init_netns_inode() -> u64 {
-    std::fs::metadata("/proc/1/ns/net").unwrap().ino()
-}
-
 /// Runs `ip ARGS` and returns its output (status not checked).
 pub fn ip(args: &[&str]) -> Output {
     Command::new("ip").args(args).output().expect("run ip (iproute2)")
