@@ -95,17 +95,28 @@ impl Netns {
 
     /// [`Netns::create`] in the run directory `dir`.
     pub fn create_in(dir: &RunDir, name: &str) -> Result<Netns> {
+        Netns::create_with(dir, name, |path| {
+            on_new_thread(|| {
+                sys::unshare_netns()?;
+                netlink::loopback_up()?;
+                let fd = sys::open_ns_file(&sys::thread_netns_path())?;
+                sys::bind_mount(&sys::thread_netns_path(), path)?;
+                Ok(fd)
+            })
+        })
+    }
+
+    /// Steps 1-3 and 5 of [`Netns::create`] around `make`, which makes the
+    /// namespace and bind-mounts it onto the placeholder at the given path.
+    fn create_with(
+        dir: &RunDir,
+        name: &str,
+        make: impl FnOnce(&Path) -> Result<OwnedFd>,
+    ) -> Result<Netns> {
         let path = dir.entry(name)?;
         dir.prepare()?;
         sys::create_placeholder(&path)?;
-        let made = on_new_thread(|| {
-            sys::unshare_netns()?;
-            netlink::loopback_up()?;
-            let fd = sys::open_ns_file(&sys::thread_netns_path())?;
-            sys::bind_mount(&sys::thread_netns_path(), &path)?;
-            Ok(fd)
-        });
-        let fd = match made {
+        let fd = match make(&path) {
             Ok(fd) => fd,
             Err(e) => {
                 // A leftover placeholder makes `ip netns list` and `ip link`
@@ -136,7 +147,9 @@ impl Netns {
     pub fn open(name_or_path: impl AsRef<Path>) -> Result<Netns> {
         let arg = name_or_path.as_ref();
         let (name, path) = match arg.to_str() {
-            Some(name) if !name.contains('/') => (Some(name.to_owned()), RunDir::get().entry(name)?),
+            Some(name) if !name.contains('/') => {
+                (Some(name.to_owned()), RunDir::get().entry(name)?)
+            }
             _ => (None, arg.to_path_buf()),
         };
         let fd = sys::open_ns_file(&path)?;
@@ -280,7 +293,10 @@ impl Drop for Netns {
         }
         if let Some(path) = &self.path {
             if let Err(e) = remove_entry(path, self.id) {
-                eprintln!("netns-test: removing network namespace {}: {e}", path.display());
+                eprintln!(
+                    "netns-test: removing network namespace {}: {e}",
+                    path.display()
+                );
             }
         }
     }
@@ -325,7 +341,9 @@ where
     T: Send,
 {
     std::thread::scope(|scope| {
-        let handle = thread_builder().spawn_scoped(scope, f).map_err(Error::Spawn)?;
+        let handle = thread_builder()
+            .spawn_scoped(scope, f)
+            .map_err(Error::Spawn)?;
         match handle.join() {
             Ok(result) => result,
             Err(payload) => std::panic::resume_unwind(payload),
@@ -340,5 +358,34 @@ pub(crate) fn thread_builder() -> std::thread::Builder {
     match std::thread::current().name() {
         Some(name) => builder.name(name.to_owned()),
         None => builder,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN.md 3.5: a failure after the placeholder exists (here, injected
+    /// after the bind mount) leaves neither the mount nor the file.
+    #[test]
+    fn a_failure_after_the_placeholder_removes_mount_and_placeholder() {
+        let dir = RunDir::new(format!("/tmp/netns-test-unit-rollback-{}", std::process::id()));
+        let err = Netns::create_with(&dir, "doomed", |path| {
+            on_new_thread(|| {
+                sys::unshare_netns()?;
+                sys::bind_mount(&sys::thread_netns_path(), path)?;
+                Err::<OwnedFd, _>(Error::sys("injected failure", path.to_path_buf(), rustix::io::Errno::IO))
+            })
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("injected failure"), "{err}");
+        let entry = dir.path().join("doomed");
+        assert!(!entry.exists(), "placeholder left behind");
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!info.contains(entry.to_str().unwrap()), "mount left behind");
+        // The directory is left as `ip netns add` leaves /run/netns: a shared
+        // self bind mount. Remove it for this test.
+        rustix::mount::unmount(dir.path(), rustix::mount::UnmountFlags::DETACH).unwrap();
+        std::fs::remove_dir(dir.path()).unwrap();
     }
 }
