@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod exec;
 mod netlink;
 mod netns;
 mod rundir;
@@ -50,11 +51,16 @@ pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 
 pub use netns_test_macros::netns_test;
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// What the `#[netns_test]` expansion calls. Not a public API: no stability
 /// promise.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
     #[cfg(not(feature = "tokio"))]
     pub use crate::runner::TokioFeatureRequired;
+    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
 }

@@ -1,0 +1,460 @@
+//! The `name = value` options of `#[netns_test(...)]`.
+//!
+//! To add an option: a row in [`KNOWN`], a field in [`Options`] and an arm in
+//! [`Options::set`]. Checks that need the function (an option that only fits
+//! an `async fn`) go in [`Options::runtime`].
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token};
+
+use crate::errors::Errors;
+use crate::hint::did_you_mean;
+
+/// Each option, with the example that hints show for it.
+const KNOWN: &[(&str, &str)] = &[
+    ("name", r#"name = "ns0""#),
+    ("flavor", r#"flavor = "multi_thread""#),
+    ("worker_threads", "worker_threads = 2"),
+];
+
+/// The values of `flavor`, as tokio's `#[tokio::test]` spells them.
+const FLAVORS: &[&str] = &["current_thread", "multi_thread"];
+
+/// The options as written, each kept with its tokens for later errors.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// `name = "ns0"`: already checked against iproute2's rule.
+    pub(crate) name: Option<LitStr>,
+    /// `flavor = "multi_thread"`: `true` for multi_thread.
+    flavor: Option<(bool, MetaNameValue)>,
+    /// `worker_threads = N`, N >= 1.
+    worker_threads: Option<(usize, MetaNameValue)>,
+    /// Options seen so far, to report a second `name = ..`.
+    seen: Vec<String>,
+}
+
+/// The tokio runtime an `async fn` test body runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runtime {
+    CurrentThread,
+    MultiThread { worker_threads: Option<usize> },
+}
+
+impl Options {
+    /// Parses the attribute's arguments. Every bad option is pushed to
+    /// `errors` and left unset; the others are kept, so later checks still run.
+    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
+        let mut options = Options::default();
+        let parser = Punctuated::<Meta, Token![,]>::parse_terminated;
+        let metas = parser.parse2(args).map_err(|e| {
+            let msg = format!("{e}; options are written `key = value`, as in `name = \"ns0\"`");
+            syn::Error::new(e.span(), msg)
+        });
+        if let Some(metas) = errors.check(metas) {
+            for meta in metas {
+                errors.check(options.set(meta));
+            }
+        }
+        options
+    }
+
+    fn set(&mut self, meta: Meta) -> syn::Result<()> {
+        let key = option_key(&meta)?;
+        let name = key.to_string();
+        let Some(&(_, example)) = KNOWN.iter().find(|(known, _)| *known == name) else {
+            return Err(unknown_option(key));
+        };
+        if self.seen.contains(&name) {
+            let msg = format!("option `{name}` is set twice; keep one");
+            return Err(syn::Error::new(key.span(), msg));
+        }
+        self.seen.push(name.clone());
+        let nv = match meta {
+            Meta::NameValue(nv) => nv,
+            other => {
+                let msg = format!("option `{name}` needs a value: write `{example}`");
+                return Err(syn::Error::new_spanned(other, msg));
+            }
+        };
+        match name.as_str() {
+            "name" => self.name = Some(parse_name(&nv.value)?),
+            "flavor" => self.flavor = Some((parse_flavor(&nv.value)?, nv)),
+            "worker_threads" => self.worker_threads = Some((parse_worker_threads(&nv.value)?, nv)),
+            _ => unreachable!("every row of KNOWN has an arm"),
+        }
+        Ok(())
+    }
+
+    /// The runtime for the body: `None` for a plain `fn`. `flavor` and
+    /// `worker_threads` only make sense on an `async fn`, and
+    /// `worker_threads` only with `flavor = "multi_thread"`, as in tokio.
+    pub(crate) fn runtime(&self, is_async: bool) -> syn::Result<Option<Runtime>> {
+        let flavor = self.flavor.as_ref();
+        let worker_threads = self.worker_threads.as_ref();
+        if !is_async {
+            let mut errors = Errors::default();
+            for (key, nv) in [
+                ("flavor", flavor.map(|f| &f.1)),
+                ("worker_threads", worker_threads.map(|w| &w.1)),
+            ] {
+                if let Some(nv) = nv {
+                    let msg = format!(
+                        "`{key}` picks the tokio runtime of an `async fn` test; this test is not async: \
+                         remove `{key}` or make it `async fn`"
+                    );
+                    errors.push(syn::Error::new_spanned(nv, msg));
+                }
+            }
+            return errors.finish().map(|()| None);
+        }
+        let runtime = match (flavor, worker_threads) {
+            (Some((true, _)), worker_threads) => Runtime::MultiThread {
+                worker_threads: worker_threads.map(|(n, _)| *n),
+            },
+            (_, Some((_, nv))) => {
+                let msg = "`worker_threads` needs the multi-thread runtime: \
+                           add `flavor = \"multi_thread\"`";
+                return Err(syn::Error::new_spanned(nv, msg));
+            }
+            (_, None) => Runtime::CurrentThread,
+        };
+        Ok(Some(runtime))
+    }
+}
+
+/// The bare identifier an option is named by.
+fn option_key(meta: &Meta) -> syn::Result<&Ident> {
+    meta.path().get_ident().ok_or_else(|| {
+        let msg = format!("expected an option name, one of {}", known_list());
+        syn::Error::new_spanned(meta.path(), msg)
+    })
+}
+
+fn unknown_option(key: &Ident) -> syn::Error {
+    let names: Vec<&str> = KNOWN.iter().map(|(name, _)| *name).collect();
+    let msg = match did_you_mean(&key.to_string(), &names) {
+        Some(close) => format!("unknown option `{key}`; did you mean `{close}`?"),
+        None => format!("unknown option `{key}`; the options are {}", known_list()),
+    };
+    syn::Error::new(key.span(), msg)
+}
+
+fn known_list() -> String {
+    let names: Vec<String> = KNOWN.iter().map(|(name, _)| format!("`{name}`")).collect();
+    names.join(", ")
+}
+
+fn parse_name(value: &Expr) -> syn::Result<LitStr> {
+    let lit = string_literal(value, "name", "ns0")?;
+    validate_name(&lit.value()).map_err(|why| syn::Error::new(lit.span(), why))?;
+    Ok(lit)
+}
+
+/// iproute2's rule for a namespace name (`is_valid_nsname` in ip/ipnetns.c),
+/// plus no NUL byte, as the name is passed on as a C string. The name becomes
+/// a file in /run/netns, so anything else could mount over another file
+/// (`../../etc/x`) or name the directory itself.
+pub(crate) fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("namespace name is empty; iproute2 needs at least one character".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!(
+            "namespace name `{name}` names a directory, not a file in /run/netns; pick another name"
+        ));
+    }
+    if name.len() > 255 {
+        return Err(format!(
+            "namespace name is {} bytes long; iproute2 allows at most 255 (NAME_MAX)",
+            name.len()
+        ));
+    }
+    if name.contains('/') {
+        return Err(format!(
+            "namespace name `{name}` contains `/`; it becomes one file in /run/netns, \
+             so it must not contain a path separator"
+        ));
+    }
+    if name.contains('\0') {
+        return Err("namespace name contains a NUL byte; the kernel would cut it there".into());
+    }
+    Ok(())
+}
+
+fn parse_flavor(value: &Expr) -> syn::Result<bool> {
+    let lit = string_literal(value, "flavor", "multi_thread")?;
+    match lit.value().as_str() {
+        "current_thread" => Ok(false),
+        "multi_thread" => Ok(true),
+        other => {
+            let hint = match did_you_mean(other, FLAVORS) {
+                Some(close) => format!("did you mean `\"{close}\"`?"),
+                None => "expected `\"current_thread\"` or `\"multi_thread\"`".into(),
+            };
+            let msg = format!("unknown flavor `\"{other}\"`; {hint}");
+            Err(syn::Error::new(lit.span(), msg))
+        }
+    }
+}
+
+fn parse_worker_threads(value: &Expr) -> syn::Result<usize> {
+    let general =
+        "`worker_threads` takes an integer literal of at least 1, e.g. `worker_threads = 2`";
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => match int.base10_parse::<usize>()? {
+            0 => Err(syn::Error::new(
+                int.span(),
+                "`worker_threads` must be at least 1",
+            )),
+            n => Ok(n),
+        },
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if s.value().parse::<usize>().is_ok() => {
+            let msg = format!(
+                "`worker_threads` takes an integer literal; write `worker_threads = {}`",
+                s.value()
+            );
+            Err(syn::Error::new(s.span(), msg))
+        }
+        other => Err(syn::Error::new_spanned(other, general)),
+    }
+}
+
+/// The string literal of `key = "..."`, or an error that shows how to write
+/// one: with the user's own word quoted if they wrote a bare word or number.
+fn string_literal(value: &Expr, key: &str, example: &str) -> syn::Result<LitStr> {
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = value
+    {
+        if lit.suffix().is_empty() {
+            return Ok(lit.clone());
+        }
+    }
+    let hint = match bare_word(value) {
+        Some(word) => format!("write `{key} = \"{word}\"`"),
+        None => format!("for example `{key} = \"{example}\"`"),
+    };
+    let msg = format!("`{key}` takes a string literal; {hint}");
+    Err(syn::Error::new_spanned(value, msg))
+}
+
+/// What a user who forgot the quotes meant: `ns0` in `name = ns0`, `3` in
+/// `name = 3`.
+fn bare_word(value: &Expr) -> Option<String> {
+    match value {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(Ident::to_string),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => Some(n.base10_digits().to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &str) -> (Options, Vec<String>) {
+        let mut errors = Errors::default();
+        let options = Options::parse(args.parse().unwrap(), &mut errors);
+        let messages = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (options, messages)
+    }
+
+    fn errors_of(args: &str) -> Vec<String> {
+        parse(args).1
+    }
+
+    #[test]
+    fn no_options() {
+        let (options, errors) = parse("");
+        assert!(errors.is_empty());
+        assert!(options.name.is_none());
+        assert_eq!(options.runtime(false).unwrap(), None);
+        assert_eq!(options.runtime(true).unwrap(), Some(Runtime::CurrentThread));
+    }
+
+    #[test]
+    fn all_options() {
+        let (options, errors) =
+            parse(r#"name = "ns0", flavor = "multi_thread", worker_threads = 4,"#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(options.name.as_ref().unwrap().value(), "ns0");
+        let runtime = options.runtime(true).unwrap();
+        assert_eq!(
+            runtime,
+            Some(Runtime::MultiThread {
+                worker_threads: Some(4)
+            })
+        );
+    }
+
+    #[test]
+    fn flavors() {
+        let runtime = |args| parse(args).0.runtime(true).unwrap();
+        assert_eq!(
+            runtime(r#"flavor = "current_thread""#),
+            Some(Runtime::CurrentThread)
+        );
+        let multi = Some(Runtime::MultiThread {
+            worker_threads: None,
+        });
+        assert_eq!(runtime(r#"flavor = "multi_thread""#), multi);
+    }
+
+    #[test]
+    fn unknown_option_suggests_the_near_one() {
+        assert_eq!(
+            errors_of(r#"nmae = "ns0""#),
+            ["unknown option `nmae`; did you mean `name`?"]
+        );
+        assert_eq!(
+            errors_of("colour = 1"),
+            ["unknown option `colour`; the options are `name`, `flavor`, `worker_threads`"]
+        );
+    }
+
+    #[test]
+    fn every_bad_option_is_reported() {
+        let errors = errors_of(r#"nmae = "a", flavour = "multi_thread", name = 3"#);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn syntax_errors_show_the_form() {
+        let errors = errors_of("name = ");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].ends_with(r#"; options are written `key = value`, as in `name = "ns0"`"#));
+    }
+
+    #[test]
+    fn duplicate_option() {
+        let (options, errors) = parse(r#"name = "a", name = "b""#);
+        assert_eq!(errors, ["option `name` is set twice; keep one"]);
+        assert_eq!(options.name.unwrap().value(), "a");
+    }
+
+    #[test]
+    fn options_need_values() {
+        assert_eq!(
+            errors_of("name"),
+            [r#"option `name` needs a value: write `name = "ns0"`"#]
+        );
+        assert_eq!(
+            errors_of(r#"flavor("multi_thread")"#),
+            [r#"option `flavor` needs a value: write `flavor = "multi_thread"`"#]
+        );
+        assert_eq!(
+            errors_of("a::name = 1")[0],
+            "expected an option name, one of `name`, `flavor`, `worker_threads`"
+        );
+    }
+
+    #[test]
+    fn name_must_be_a_string_literal() {
+        assert_eq!(
+            errors_of("name = ns0"),
+            [r#"`name` takes a string literal; write `name = "ns0"`"#]
+        );
+        assert_eq!(
+            errors_of("name = 3"),
+            [r#"`name` takes a string literal; write `name = "3"`"#]
+        );
+        assert_eq!(
+            errors_of(r#"name = concat!("a", "b")"#),
+            [r#"`name` takes a string literal; for example `name = "ns0"`"#]
+        );
+    }
+
+    #[test]
+    fn name_follows_iproute2() {
+        for good in ["ns0", "a.b", "...", "with space", &"x".repeat(255)] {
+            assert_eq!(validate_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../../etc/x",
+            "/",
+            "a\0b",
+            &"x".repeat(256),
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_name("a\0b").unwrap_err().contains("NUL"));
+        assert_eq!(
+            errors_of(r#"name = "../etc""#),
+            [
+                "namespace name `../etc` contains `/`; it becomes one file in /run/netns, \
+              so it must not contain a path separator"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_flavor() {
+        assert_eq!(
+            errors_of(r#"flavor = "multithread""#),
+            [r#"unknown flavor `"multithread"`; did you mean `"multi_thread"`?"#]
+        );
+        assert_eq!(
+            errors_of(r#"flavor = "rayon""#),
+            [r#"unknown flavor `"rayon"`; expected `"current_thread"` or `"multi_thread"`"#]
+        );
+        assert_eq!(
+            errors_of("flavor = multi_thread"),
+            [r#"`flavor` takes a string literal; write `flavor = "multi_thread"`"#]
+        );
+    }
+
+    #[test]
+    fn bad_worker_threads() {
+        assert_eq!(
+            errors_of("worker_threads = 0"),
+            ["`worker_threads` must be at least 1"]
+        );
+        assert_eq!(
+            errors_of(r#"worker_threads = "4""#),
+            ["`worker_threads` takes an integer literal; write `worker_threads = 4`"]
+        );
+        assert_eq!(errors_of("worker_threads = -1").len(), 1);
+    }
+
+    #[test]
+    fn worker_threads_needs_multi_thread() {
+        let (options, errors) = parse("worker_threads = 2");
+        assert!(errors.is_empty());
+        let err = options.runtime(true).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"`worker_threads` needs the multi-thread runtime: add `flavor = "multi_thread"`"#
+        );
+        let (options, _) = parse(r#"flavor = "current_thread", worker_threads = 2"#);
+        assert!(options.runtime(true).is_err());
+    }
+
+    #[test]
+    fn runtime_options_need_an_async_fn() {
+        let (options, _) = parse(r#"flavor = "multi_thread", worker_threads = 2"#);
+        let errors: Vec<String> = options
+            .runtime(false)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].starts_with("`flavor` picks the tokio runtime of an `async fn` test"));
+        assert!(errors[1].starts_with("`worker_threads` picks"));
+    }
+}

@@ -1,0 +1,6 @@
+use netns_test::netns_test;
+
+#[netns_test(flavor = "multithread")]
+async fn misspelt_flavor() {}
+
+fn main() {}

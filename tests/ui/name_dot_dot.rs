@@ -1,0 +1,6 @@
+use netns_test::netns_test;
+
+#[netns_test(name = "..")]
+fn parent_directory() {}
+
+fn main() {}

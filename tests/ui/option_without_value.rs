@@ -1,0 +1,6 @@
+use netns_test::netns_test;
+
+#[netns_test(name)]
+fn name_without_value() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use netns_test::netns_test;
+
+#[netns_test]
+unsafe fn unsafe_test() {}
+
+fn main() {}
