@@ -5,7 +5,7 @@
 //! Paths into `/proc` go through [`thread_self`]: a network namespace belongs
 //! to a thread, and `/proc/self` names the main thread's (proc(5)).
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
@@ -36,7 +36,6 @@ pub(crate) fn unshare_netns() -> Result<()> {
 
 /// `unshare(CLONE_NEWNS)`: gives the calling thread a private copy of the
 /// mount table (it also unshares the thread's fs info, CLONE_FS).
-#[allow(dead_code)] // used by the setns CLI
 pub(crate) fn unshare_mountns() -> Result<()> {
     // SAFETY: CLONE_NEWNS implies CLONE_FS, not CLONE_FILES; see above.
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
@@ -56,21 +55,73 @@ pub(crate) fn open_ns_file(path: &Path) -> Result<OwnedFd> {
         .map_err(|e| Error::sys("open", path.to_path_buf(), e))
 }
 
-/// Checks that `fd` is the nsfs file of a network namespace: the target of
-/// its `/proc/thread-self/fd/N` link reads `net:[INODE]`.
-pub(crate) fn check_netns_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
-    let link = thread_self(&format!("fd/{}", fd.as_raw_fd()));
-    let target = rustix::fs::readlink(&link, Vec::new())
-        .map_err(|e| Error::sys("readlink", link.clone(), e))?;
-    let target = String::from_utf8_lossy(target.as_bytes()).into_owned();
-    if target.starts_with("net:[") {
-        Ok(())
-    } else {
-        Err(Error::NotNetns {
-            path: path.to_path_buf(),
-            found: target,
-        })
+/// `NSFS_MAGIC` (linux/magic.h): the file system of namespace files.
+const NSFS_MAGIC: u64 = 0x6e73_6673;
+
+/// `ioctl(fd, NS_GET_NSTYPE)` (ioctl_ns(2)): the `CLONE_NEW*` type of the
+/// namespace `fd` refers to, as the call's return value.
+struct NsGetNsType;
+
+// SAFETY: NS_GET_NSTYPE takes no argument and does not write through one; its
+// result is the return value.
+unsafe impl rustix::ioctl::Ioctl for NsGetNsType {
+    type Output = i32;
+    const IS_MUTATING: bool = false;
+
+    fn opcode(&self) -> rustix::ioctl::Opcode {
+        // _IO(NSIO, 0x3), NSIO = 0xb7 (linux/nsfs.h).
+        rustix::ioctl::opcode::none(0xb7, 0x3)
     }
+
+    fn as_ptr(&mut self) -> *mut core::ffi::c_void {
+        core::ptr::null_mut()
+    }
+
+    unsafe fn output_from_ptr(
+        out: rustix::ioctl::IoctlOutput,
+        _: *mut core::ffi::c_void,
+    ) -> rustix::io::Result<i32> {
+        Ok(out)
+    }
+}
+
+/// Checks that `fd` is a network namespace: an nsfs file (`fstatfs`, however
+/// it was reached: `/proc/PID/ns/net` or a bind mount of it) whose
+/// `NS_GET_NSTYPE` is `CLONE_NEWNET`.
+pub(crate) fn check_netns_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let fs = rustix::fs::fstatfs(fd).map_err(|e| Error::sys("fstatfs", path.to_path_buf(), e))?;
+    if fs.f_type as u64 != NSFS_MAGIC {
+        let found = match rustix::fs::fstat(fd) {
+            Ok(st) if st.st_size == 0 && (st.st_mode & 0o170000) == 0o100000 => {
+                "an empty regular file, not an nsfs mount".to_owned()
+            }
+            _ => format!("not an nsfs file (file system magic {:#x})", fs.f_type),
+        };
+        return Err(Error::NotNetns {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    // SAFETY: NsGetNsType is a valid, argument-less ioctl on nsfs files.
+    let ty = unsafe { rustix::ioctl::ioctl(fd, NsGetNsType) }
+        .map_err(|e| Error::sys("ioctl(NS_GET_NSTYPE)", path.to_path_buf(), e))?;
+    if ty as u32 == UnshareFlags::NEWNET.bits() {
+        return Ok(());
+    }
+    let kind = match UnshareFlags::from_bits_retain(ty as u32) {
+        UnshareFlags::NEWNS => "a mount namespace",
+        UnshareFlags::NEWUTS => "a UTS namespace",
+        UnshareFlags::NEWIPC => "an IPC namespace",
+        UnshareFlags::NEWUSER => "a user namespace",
+        UnshareFlags::NEWPID => "a PID namespace",
+        UnshareFlags::NEWCGROUP => "a cgroup namespace",
+        UnshareFlags::NEWTIME => "a time namespace",
+        _ => "a namespace of another type",
+    };
+    Err(Error::NotNetns {
+        path: path.to_path_buf(),
+        found: kind.to_owned(),
+    })
 }
 
 /// `fstat(fd)`: the nsfs device and inode that identify a namespace
@@ -92,7 +143,9 @@ pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
 /// `mkdir(path, 0755)`, creating missing parents; an existing directory is fine.
 pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() && rustix::fs::access(parent, rustix::fs::Access::EXISTS).is_err() {
+        if !parent.as_os_str().is_empty()
+            && rustix::fs::access(parent, rustix::fs::Access::EXISTS).is_err()
+        {
             mkdir_0755(parent)?;
         }
     }
@@ -120,20 +173,28 @@ pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
 /// `mount("", path, NULL, MS_SHARED|MS_REC, NULL)`. The raw errno is
 /// returned because `EINVAL` (not a mount point) is a step, not a failure.
 pub(crate) fn make_shared_rec(path: &Path) -> std::result::Result<(), Errno> {
-    rustix::mount::mount_change(path, MountPropagationFlags::SHARED | MountPropagationFlags::REC)
+    rustix::mount::mount_change(
+        path,
+        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+    )
 }
 
 /// `mount("", path, NULL, MS_PRIVATE|MS_REC, NULL)`.
 pub(crate) fn make_private_rec(path: &Path) -> Result<()> {
-    rustix::mount::mount_change(path, MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
-        .map_err(|e| Error::sys("mount --make-rprivate", path.to_path_buf(), e))
+    rustix::mount::mount_change(
+        path,
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )
+    .map_err(|e| Error::sys("mount --make-rprivate", path.to_path_buf(), e))
 }
 
 /// `mount("", path, NULL, MS_SLAVE|MS_REC, NULL)`.
-#[allow(dead_code)] // used by the setns CLI
 pub(crate) fn make_slave_rec(path: &Path) -> Result<()> {
-    rustix::mount::mount_change(path, MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
-        .map_err(|e| Error::sys("mount --make-rslave", path.to_path_buf(), e))
+    rustix::mount::mount_change(
+        path,
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .map_err(|e| Error::sys("mount --make-rslave", path.to_path_buf(), e))
 }
 
 /// `mount(src, dst, NULL, MS_BIND|MS_REC, NULL)`.
@@ -144,11 +205,11 @@ pub(crate) fn bind_mount_rec(src: &Path, dst: &Path) -> Result<()> {
 
 /// `mount(src, dst, NULL, MS_BIND, NULL)`.
 pub(crate) fn bind_mount(src: &Path, dst: &Path) -> Result<()> {
-    rustix::mount::mount_bind(src, dst).map_err(|e| Error::sys("mount --bind", dst.to_path_buf(), e))
+    rustix::mount::mount_bind(src, dst)
+        .map_err(|e| Error::sys("mount --bind", dst.to_path_buf(), e))
 }
 
 /// `mount("sysfs", path, "sysfs", 0, NULL)`.
-#[allow(dead_code)] // used by the setns CLI
 pub(crate) fn mount_sysfs(path: &Path) -> Result<()> {
     rustix::mount::mount("sysfs", path, "sysfs", MountFlags::empty(), None)
         .map_err(|e| Error::sys("mount -t sysfs", path.to_path_buf(), e))
@@ -169,7 +230,6 @@ pub(crate) fn unmount_all(path: &Path) -> Result<usize> {
 }
 
 /// `umount2(path, MNT_DETACH)` once.
-#[allow(dead_code)] // used by the setns CLI
 pub(crate) fn unmount_detach(path: &Path) -> Result<()> {
     rustix::mount::unmount(path, UnmountFlags::DETACH)
         .map_err(|e| Error::sys("umount2(MNT_DETACH)", path.to_path_buf(), e))
@@ -195,4 +255,35 @@ pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
 /// `unlink(path)`.
 pub(crate) fn unlink(path: &Path) -> Result<()> {
     rustix::fs::unlink(path).map_err(|e| Error::sys("unlink", path.to_path_buf(), e))
+}
+
+/// `statvfs(path)`: whether the file system mounted at `path` is read-only
+/// (`ST_RDONLY`). A fresh mount that shadows it must not be writable where it
+/// was not (iproute2 lib/namespace.c, `netns_switch`).
+pub(crate) fn is_read_only(path: &Path) -> Result<bool> {
+    let st = rustix::fs::statvfs(path).map_err(|e| Error::sys("statvfs", path.to_path_buf(), e))?;
+    Ok(st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
+}
+
+/// `mount("sysfs", path, "sysfs", MS_RDONLY, NULL)`.
+pub(crate) fn mount_sysfs_read_only(path: &Path) -> Result<()> {
+    rustix::mount::mount("sysfs", path, "sysfs", MountFlags::RDONLY, None)
+        .map_err(|e| Error::sys("mount -t sysfs -o ro", path.to_path_buf(), e))
+}
+
+/// `opendir(path)` and `readdir` until the end: the names of the entries,
+/// without `.` and `..`, unsorted. A missing directory has no entries.
+pub(crate) fn dir_entries(path: &Path) -> Result<Vec<std::ffi::OsString>> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("opendir", path, &e)),
+    };
+    entries
+        .map(|entry| {
+            entry
+                .map(|entry| entry.file_name())
+                .map_err(|e| Error::io("readdir", path, &e))
+        })
+        .collect()
 }
