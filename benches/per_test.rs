@@ -44,7 +44,9 @@ fn netns_create_run_drop(bencher: divan::Bencher) {
 
 /// The floor's `ip link set lo up`, over netlink with the same crates.
 fn loopback_up_floor() {
-    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
+    use netlink_packet_core::{
+        NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    };
     use netlink_packet_route::link::{LinkFlags, LinkMessage};
     use netlink_packet_route::RouteNetlinkMessage;
     use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};

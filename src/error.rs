@@ -153,8 +153,8 @@ impl fmt::Display for ShowErrno {
 }
 
 /// The one line every privilege error ends with.
-pub(crate) const PRIVILEGE_HINT: &str = "this needs CAP_SYS_ADMIN: run the tests as root, \
-     or build as yourself and run the test binaries through the `sudo -E` runner \
+pub(crate) const PRIVILEGE_HINT: &str = "this needs CAP_SYS_ADMIN: run as root; \
+     for tests, build as yourself and run the test binaries through the `sudo -E` runner \
      (README, \"Running without sudo cargo\")";
 
 impl fmt::Display for Error {

@@ -48,7 +48,11 @@ impl RouteSocket {
 
     /// Sends `msg` with `NLM_F_REQUEST|NLM_F_ACK` and waits for the kernel's
     /// acknowledgement. `op` names the request in errors.
-    pub(crate) fn request_ack(&mut self, msg: RouteNetlinkMessage, op: &dyn Fn() -> String) -> Result<()> {
+    pub(crate) fn request_ack(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        op: &dyn Fn() -> String,
+    ) -> Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
         packet.header.flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -61,14 +65,19 @@ impl RouteSocket {
             errno,
             detail,
         };
-        self.socket
-            .send(&out, 0)
-            .map_err(|e| fail(e.raw_os_error().map(Errno::from_raw_os_error), e.to_string()))?;
+        self.socket.send(&out, 0).map_err(|e| {
+            fail(
+                e.raw_os_error().map(Errno::from_raw_os_error),
+                e.to_string(),
+            )
+        })?;
         loop {
-            let n = self
-                .socket
-                .recv(&mut &mut self.buf[..], 0)
-                .map_err(|e| fail(e.raw_os_error().map(Errno::from_raw_os_error), e.to_string()))?;
+            let n = self.socket.recv(&mut &mut self.buf[..], 0).map_err(|e| {
+                fail(
+                    e.raw_os_error().map(Errno::from_raw_os_error),
+                    e.to_string(),
+                )
+            })?;
             let mut offset = 0;
             while offset < n {
                 let reply: NetlinkMessage<RouteNetlinkMessage> =

@@ -369,12 +369,19 @@ mod tests {
     /// after the bind mount) leaves neither the mount nor the file.
     #[test]
     fn a_failure_after_the_placeholder_removes_mount_and_placeholder() {
-        let dir = RunDir::new(format!("/tmp/netns-test-unit-rollback-{}", std::process::id()));
+        let dir = RunDir::new(format!(
+            "/tmp/netns-test-unit-rollback-{}",
+            std::process::id()
+        ));
         let err = Netns::create_with(&dir, "doomed", |path| {
             on_new_thread(|| {
                 sys::unshare_netns()?;
                 sys::bind_mount(&sys::thread_netns_path(), path)?;
-                Err::<OwnedFd, _>(Error::sys("injected failure", path.to_path_buf(), rustix::io::Errno::IO))
+                Err::<OwnedFd, _>(Error::sys(
+                    "injected failure",
+                    path.to_path_buf(),
+                    rustix::io::Errno::IO,
+                ))
             })
         })
         .unwrap_err();

@@ -72,7 +72,10 @@ impl RunDir {
     }
 
     fn iproute2_default() -> &'static str {
-        match (sys::stat_id(Path::new("/run")), sys::stat_id(Path::new("/var/run"))) {
+        match (
+            sys::stat_id(Path::new("/run")),
+            sys::stat_id(Path::new("/var/run")),
+        ) {
             (Ok(Some(run)), Ok(Some(var_run))) if run != var_run => "/var/run/netns",
             _ => "/run/netns",
         }
@@ -158,7 +161,15 @@ mod tests {
 
     #[test]
     fn names_iproute2_accepts_are_accepted() {
-        for good in ["ns0", "a.b", "...", "with space", "-dash", "ünï", &"x".repeat(255)] {
+        for good in [
+            "ns0",
+            "a.b",
+            "...",
+            "with space",
+            "-dash",
+            "ünï",
+            &"x".repeat(255),
+        ] {
             validate_name(good).unwrap_or_else(|e| panic!("{good:?}: {e}"));
         }
     }

@@ -69,7 +69,9 @@ impl<E: fmt::Debug> TestReturn for Result<(), E> {
     }
 
     fn setup_failed(err: crate::Error, _: &TestOptions) -> Self::Output {
-        Err(TestFailure(format!("netns-test: the test did not run: {err}")))
+        Err(TestFailure(format!(
+            "netns-test: the test did not run: {err}"
+        )))
     }
 }
 

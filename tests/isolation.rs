@@ -14,7 +14,11 @@ use netns_test::{netns_test, Netns};
 #[netns_test]
 fn body_runs_in_a_new_namespace() {
     let body = thread_netns_inode();
-    assert_ne!(body, main_thread_netns_inode(), "the body is in the host namespace");
+    assert_ne!(
+        body,
+        main_thread_netns_inode(),
+        "the body is in the host namespace"
+    );
 }
 
 #[netns_test]
@@ -38,7 +42,10 @@ fn a_bare_new_namespace_cannot_reach_loopback() {
     })
     .join()
     .unwrap();
-    assert_eq!(err.raw_os_error(), Some(rustix::io::Errno::NETUNREACH.raw_os_error()));
+    assert_eq!(
+        err.raw_os_error(),
+        Some(rustix::io::Errno::NETUNREACH.raw_os_error())
+    );
 }
 
 #[netns_test]
@@ -54,9 +61,15 @@ fn threads_spawned_by_the_body_share_its_namespace() {
 fn child_processes_share_the_namespace() {
     let body = thread_netns_inode();
     // The child's /proc/self is its own main thread: the inherited namespace.
-    let out = Command::new("readlink").arg("/proc/self/ns/net").output().unwrap();
+    let out = Command::new("readlink")
+        .arg("/proc/self/ns/net")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("net:[{body}]"));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("net:[{body}]")
+    );
 }
 
 /// DESIGN.md 3.3, the other way round: a thread that existed before the test
@@ -83,7 +96,8 @@ fn a_thread_made_before_the_test_stays_in_the_host_namespace() {
             answer.recv().unwrap()
         };
         let made_inside = worker();
-        tx.send((thread_netns_inode(), ask(&made_before), ask(&made_inside))).unwrap();
+        tx.send((thread_netns_inode(), ask(&made_before), ask(&made_inside)))
+            .unwrap();
     });
     let (body, before, inside) = rx.recv().unwrap();
     assert_eq!(before, host, "the pre-existing worker moved");
@@ -116,7 +130,9 @@ fn the_libtest_thread_and_main_thread_never_move() {
 fn a_panicking_body_leaves_the_caller_where_it_was() {
     let caller = thread_netns_inode();
     let payload = std::panic::catch_unwind(|| {
-        run_test(TestOptions::default(), || -> () { std::panic::panic_any(42u32) })
+        run_test(TestOptions::default(), || -> () {
+            std::panic::panic_any(42u32)
+        })
     })
     .unwrap_err();
     assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
@@ -139,7 +155,12 @@ fn netns_new_and_run() {
     assert_eq!(ns.name(), None);
     assert_eq!(ns.path(), None);
     let (inode, ok) = ns
-        .run(|| (thread_netns_inode(), TcpListener::bind("127.0.0.1:8080").is_ok()))
+        .run(|| {
+            (
+                thread_netns_inode(),
+                TcpListener::bind("127.0.0.1:8080").is_ok(),
+            )
+        })
         .unwrap();
     assert_eq!(inode, ns.inode());
     assert!(ok, "loopback is up in Netns::new");
@@ -153,9 +174,14 @@ fn netns_new_and_run() {
 #[test]
 fn run_borrows_and_names_its_thread_like_the_caller() {
     let ns = Netns::new().unwrap();
-    let data = vec![1, 2, 3];
+    let data = [1, 2, 3];
     let (sum, name) = ns
-        .run(|| (data.iter().sum::<i32>(), std::thread::current().name().map(str::to_owned)))
+        .run(|| {
+            (
+                data.iter().sum::<i32>(),
+                std::thread::current().name().map(str::to_owned),
+            )
+        })
         .unwrap();
     assert_eq!(sum, 6);
     assert_eq!(name.as_deref(), std::thread::current().name());

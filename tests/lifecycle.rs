@@ -55,7 +55,10 @@ impl Drop for TempRunDir {
 }
 
 fn mounts_at(path: &Path) -> usize {
-    common::mounts().iter().filter(|(p, _)| Path::new(p) == path).count()
+    common::mounts()
+        .iter()
+        .filter(|(p, _)| Path::new(p) == path)
+        .count()
 }
 
 /// Waits briefly for threads that have been joined to be reaped from
@@ -82,17 +85,33 @@ fn hundreds_of_named_cycles_leak_nothing() {
     for i in 0..300 {
         let ns = Netns::create_in(dir, &format!("cycle-{i}")).unwrap();
         let port = ns
-            .run(|| std::net::TcpListener::bind("127.0.0.1:8080").unwrap().local_addr().unwrap().port())
+            .run(|| {
+                std::net::TcpListener::bind("127.0.0.1:8080")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
             .unwrap();
         assert_eq!(port, 8080);
         drop(ns);
     }
     let after = settle(&before, dir);
-    assert!(after.threads <= before.threads, "threads leaked: {before:?} -> {after:?}");
+    assert!(
+        after.threads <= before.threads,
+        "threads leaked: {before:?} -> {after:?}"
+    );
     assert_eq!(after.fds, before.fds, "fds leaked");
     assert_eq!(after.nsfs_mounts, before.nsfs_mounts, "mounts leaked");
-    assert_eq!(after.run_dir_entries, before.run_dir_entries, "run directory entries leaked");
-    assert_eq!(mounts_at(dir.path()), 1, "the run directory is mounted more than once");
+    assert_eq!(
+        after.run_dir_entries, before.run_dir_entries,
+        "run directory entries leaked"
+    );
+    assert_eq!(
+        mounts_at(dir.path()),
+        1,
+        "the run directory is mounted more than once"
+    );
 }
 
 #[test]
@@ -111,8 +130,14 @@ fn hundreds_of_anonymous_cycles_leak_nothing() {
     }
     let after = settle(&before, dir);
     assert_eq!(after.fds, before.fds, "fds leaked");
-    assert!(after.threads <= before.threads, "threads leaked: {before:?} -> {after:?}");
-    assert_eq!(after.nsfs_mounts, before.nsfs_mounts, "anonymous namespaces mounted something");
+    assert!(
+        after.threads <= before.threads,
+        "threads leaked: {before:?} -> {after:?}"
+    );
+    assert_eq!(
+        after.nsfs_mounts, before.nsfs_mounts,
+        "anonymous namespaces mounted something"
+    );
 }
 
 /// DESIGN.md 3.8: many threads creating their first namespaces in a new run
@@ -138,7 +163,11 @@ fn concurrent_first_time_creation_mounts_the_run_directory_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(mounts_at(dir.path()), 1, "stacked self bind mounts of the run directory");
+    assert_eq!(
+        mounts_at(dir.path()),
+        1,
+        "stacked self bind mounts of the run directory"
+    );
     assert_eq!(dir.names().unwrap().len(), 128);
     for ns in made.iter().flatten() {
         assert_eq!(mounts_at(ns.path().unwrap()), 1, "{:?}", ns.path());

@@ -6,7 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{inode_of, ip, ip_netns_list, nsfs_mounts, thread_netns_inode, unique, IpNetnsDelOnDrop};
+use common::{
+    inode_of, ip, ip_netns_list, nsfs_mounts, thread_netns_inode, unique, IpNetnsDelOnDrop,
+};
 use netns_test::__private::{run_test, TestOptions};
 use netns_test::{netns_test, Error, Netns, RunDir};
 
@@ -17,12 +19,22 @@ fn run_path(name: &str) -> std::path::PathBuf {
 /// The body of a `#[netns_test(name = "...")]` test: it is listed, it is the
 /// body's namespace, and `ip netns exec` reaches it.
 fn assert_in_named_namespace(name: &str) {
-    assert!(ip_netns_list().iter().any(|n| n == name), "{name} not in ip netns list");
+    assert!(
+        ip_netns_list().iter().any(|n| n == name),
+        "{name} not in ip netns list"
+    );
     let body = thread_netns_inode();
-    assert_eq!(inode_of(run_path(name)), body, "/run/netns/{name} is another namespace");
+    assert_eq!(
+        inode_of(run_path(name)),
+        body,
+        "/run/netns/{name} is another namespace"
+    );
     let out = ip(&["netns", "exec", name, "readlink", "/proc/self/ns/net"]);
     assert!(out.status.success(), "ip netns exec: {out:?}");
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("net:[{body}]"));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("net:[{body}]")
+    );
     assert!(nsfs_mounts().iter().any(|m| Path::new(m) == run_path(name)));
 }
 
@@ -47,7 +59,9 @@ fn create_binds_the_new_namespace_not_the_hosts() {
     let inside = ns.run(thread_netns_inode).unwrap();
     assert_eq!(inside, ns.inode());
     // Loopback is up, as in `Netns::new`.
-    assert!(ns.run(|| std::net::TcpListener::bind("[::1]:8080").is_ok()).unwrap());
+    assert!(ns
+        .run(|| std::net::TcpListener::bind("[::1]:8080").is_ok())
+        .unwrap());
     drop(ns);
     assert!(!run_path(&name).exists(), "dropped handle left {name}");
     assert!(!ip_netns_list().contains(&name));
@@ -69,7 +83,10 @@ fn named_test_is_removed_after_a_panic() {
         })
     })
     .unwrap_err();
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some(format!("boom in {name}").as_str()));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some(format!("boom in {name}").as_str())
+    );
     assert!(!run_path(name).exists(), "{name} left after a panic");
     assert!(!ip_netns_list().iter().any(|n| n == name));
 }
@@ -86,8 +103,16 @@ fn named_test_joins_and_leaves_an_existing_namespace() {
     };
     let (tx, rx) = std::sync::mpsc::channel();
     run_test(opts, move || tx.send(thread_netns_inode()).unwrap());
-    assert_eq!(rx.recv().unwrap(), theirs, "the test did not run in the existing namespace");
-    assert_eq!(inode_of(run_path(name)), theirs, "the existing namespace was replaced");
+    assert_eq!(
+        rx.recv().unwrap(),
+        theirs,
+        "the test did not run in the existing namespace"
+    );
+    assert_eq!(
+        inode_of(run_path(name)),
+        theirs,
+        "the existing namespace was replaced"
+    );
     assert!(ip(&["netns", "del", name]).status.success());
 }
 
@@ -127,7 +152,10 @@ fn ours_work_with_ip_netns_exec_and_del() {
     ns.keep();
     let out = ip(&["netns", "exec", &name, "ip", "-o", "link", "show", "lo"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("UP"), "lo is not up: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("UP"),
+        "lo is not up: {out:?}"
+    );
     let del = ip(&["netns", "del", &name]);
     assert!(del.status.success(), "ip netns del on ours: {del:?}");
     assert!(!run_path(&name).exists());
@@ -147,7 +175,10 @@ fn theirs_open_by_name_and_path() {
     assert_eq!(by_name.inode(), inode_of(run_path(&name)));
     let out = ip(&["netns", "exec", &name, "readlink", "/proc/self/ns/net"]);
     let inode = by_name.run(thread_netns_inode).unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("net:[{inode}]"));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("net:[{inode}]")
+    );
     drop(by_name);
     drop(by_path);
     assert!(run_path(&name).exists(), "an opened namespace was removed");
@@ -186,7 +217,10 @@ fn duplicate_name_is_an_error_and_leaves_the_existing_one() {
     // Also against a namespace made by iproute2.
     drop(first);
     assert!(ip(&["netns", "add", &name]).status.success());
-    assert!(matches!(Netns::create(&name), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        Netns::create(&name),
+        Err(Error::AlreadyExists { .. })
+    ));
     assert!(ip(&["netns", "del", &name]).status.success());
 }
 
@@ -196,7 +230,15 @@ fn bad_names_create_nothing() {
     let before_entries = RunDir::get().names().unwrap();
     let before_mounts = nsfs_mounts();
     let long = "x".repeat(256);
-    for bad in ["", ".", "..", "a/b", "../../etc/nt-escape", long.as_str(), "nul\0"] {
+    for bad in [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../../etc/nt-escape",
+        long.as_str(),
+        "nul\0",
+    ] {
         let err = Netns::create(bad).unwrap_err();
         assert!(matches!(err, Error::InvalidName { .. }), "{bad:?}: {err}");
         assert!(Netns::open(bad).is_err());
@@ -206,9 +248,14 @@ fn bad_names_create_nothing() {
     let after: Vec<String> = RunDir::get().names().unwrap();
     // Other tests run in parallel: only entries named like a bad name matter.
     for bad in ["a", "x"] {
-        assert_eq!(before_entries.contains(&bad.to_owned()), after.contains(&bad.to_owned()));
+        assert_eq!(
+            before_entries.contains(&bad.to_owned()),
+            after.contains(&bad.to_owned())
+        );
     }
-    assert!(nsfs_mounts().iter().all(|m| before_mounts.contains(m) || m.contains("nt-")));
+    assert!(nsfs_mounts()
+        .iter()
+        .all(|m| before_mounts.contains(m) || m.contains("nt-")));
 }
 
 #[test]
@@ -227,7 +274,10 @@ fn a_leftover_placeholder_is_reported_not_joined() {
 fn open_of_a_missing_name_names_the_path_and_errno() {
     let err = Netns::open(unique("missing")).unwrap_err();
     let s = err.to_string();
-    assert!(s.contains("/run/netns/nt-missing") && s.contains("ENOENT"), "{s}");
+    assert!(
+        s.contains("/run/netns/nt-missing") && s.contains("ENOENT"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -249,7 +299,12 @@ fn setns_from_a_child_process_sees_ours() {
     let _guard = IpNetnsDelOnDrop(name.clone());
     let ns = Netns::create(&name).unwrap();
     let out = ns
-        .run(|| Command::new("ip").args(["netns", "identify"]).output().unwrap())
+        .run(|| {
+            Command::new("ip")
+                .args(["netns", "identify"])
+                .output()
+                .unwrap()
+        })
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), name);
 }

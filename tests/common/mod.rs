@@ -24,7 +24,10 @@ pub fn inode_of(path: impl AsRef<Path>) -> u64 {
 
 /// Runs `ip ARGS` and returns its output (status not checked).
 pub fn ip(args: &[&str]) -> Output {
-    Command::new("ip").args(args).output().expect("run ip (iproute2)")
+    Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (iproute2)")
 }
 
 /// The names `ip netns list` prints.
@@ -40,7 +43,11 @@ pub fn ip_netns_list() -> Vec<String> {
 
 /// Mount points of nsfs mounts in this process's mount table.
 pub fn nsfs_mounts() -> Vec<String> {
-    mounts().into_iter().filter(|(_, fs)| fs == "nsfs").map(|(p, _)| p).collect()
+    mounts()
+        .into_iter()
+        .filter(|(_, fs)| fs == "nsfs")
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// (mount point, fs type) of every entry of `/proc/self/mountinfo`.
