@@ -38,15 +38,18 @@
 #![warn(missing_docs)]
 
 mod error;
+mod fixture;
 mod exec;
 mod netlink;
 mod netns;
+mod privilege;
 mod rundir;
 mod runner;
 mod sys;
 
 pub use error::{Error, Result};
 pub use netns::Netns;
+pub use privilege::{Privilege, Unavailable};
 pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 
 pub use netns_test_macros::netns_test;

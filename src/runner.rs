@@ -8,12 +8,30 @@ use std::fmt;
 
 /// What the macro knows about the test at compile time.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct TestOptions {
     /// `name = "..."`: run in this named namespace (iproute2 run directory).
     pub name: Option<&'static str>,
     /// The test carries `#[should_panic]`.
     pub should_panic: bool,
+    /// `fixture = PATH`: the suite fixture whose host the test runs in.
+    pub fixture: Option<&'static dyn crate::fixture::SuiteFixture>,
+    /// `host = "..."`: the fixture's host to run in.
+    pub host: Option<&'static str>,
+    /// `exclusive`: no other test of the fixture runs meanwhile.
+    pub exclusive: bool,
+}
+
+impl fmt::Debug for TestOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestOptions")
+            .field("name", &self.name)
+            .field("should_panic", &self.should_panic)
+            .field("fixture", &self.fixture.map(|fx| fx.fixture_name()))
+            .field("host", &self.host)
+            .field("exclusive", &self.exclusive)
+            .finish()
+    }
 }
 
 /// The error of a test whose body returned `Err(e)`: it holds `format!("{e:?}")`
