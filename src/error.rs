@@ -63,6 +63,33 @@ pub enum Error {
     },
     /// A thread could not be spawned.
     Spawn(std::io::Error),
+    /// An argument that cannot be used: a link name the kernel would refuse
+    /// (`dev_valid_name`), a sysctl key outside `net.`, an address that does
+    /// not parse, a host a topology did not declare. Nothing was changed.
+    InvalidArgument {
+        /// What kind of argument (`link name`, `sysctl key`, `address`, ...).
+        what: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A step of [`Topology::build`](crate::Topology::build) failed;
+    /// everything built before it was removed again.
+    Topology {
+        /// Which step, in words (`step 3 of 9 (link client:eth0 - router:eth0)`).
+        step: String,
+        /// Why it failed.
+        source: Box<Error>,
+    },
+    /// A suite [`Fixture`](crate::Fixture) could not be built; every test
+    /// that uses it gets this error.
+    Fixture {
+        /// The fixture's name.
+        name: &'static str,
+        /// The setup's error (or panic) message.
+        message: String,
+    },
 }
 
 impl Error {
@@ -87,7 +114,11 @@ impl Error {
             Error::Netlink { errno, .. } => *errno,
             Error::AlreadyExists { .. } => Some(Errno::EXIST),
             Error::Spawn(e) => e.raw_os_error().map(Errno::from_raw_os_error),
-            Error::InvalidName { .. } | Error::NotNetns { .. } => None,
+            Error::Topology { source, .. } => source.errno(),
+            Error::InvalidName { .. }
+            | Error::NotNetns { .. }
+            | Error::InvalidArgument { .. }
+            | Error::Fixture { .. } => None,
         }
     }
 
@@ -152,10 +183,18 @@ impl fmt::Display for ShowErrno {
     }
 }
 
-/// The one line every privilege error ends with.
+/// The line a privilege error ends with where nothing more specific is known
+/// ([`Privilege::Full`](crate::Privilege::Full), so probably another cause).
+/// Otherwise the detected reason and its fix take its place
+/// (`crate::privilege::Hint`).
 pub(crate) const PRIVILEGE_HINT: &str = "this needs CAP_SYS_ADMIN: run as root; \
      for tests, build as yourself and run the test binaries through the `sudo -E` runner \
      (README, \"Running without sudo cargo\")";
+
+/// The line a privilege error ends with in rootless mode.
+pub(crate) const ROOTLESS_HINT: &str = "rootless mode: the process has CAP_SYS_ADMIN only in \
+     its own user namespace, so the host's namespaces, mounts and files stay out of reach; \
+     for those, run as root or through the `sudo -E` runner (README, \"Rootless\")";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -187,14 +226,26 @@ impl fmt::Display for Error {
             Error::Netlink { op, errno, detail } => {
                 write!(f, "netlink {op}")?;
                 match errno {
-                    Some(e) => write!(f, ": {}", ShowErrno(*e))?,
+                    Some(e) if detail.is_empty() => write!(f, ": {}", ShowErrno(*e))?,
+                    // The kernel's extended ACK text ("mtu less than device minimum").
+                    Some(e) => write!(f, ": {}: {detail}", ShowErrno(*e))?,
                     None => write!(f, ": {detail}")?,
                 }
             }
             Error::Spawn(e) => write!(f, "spawn namespace thread: {e}")?,
+            Error::InvalidArgument {
+                what,
+                value,
+                reason,
+            } => write!(f, "invalid {what} {value:?}: {reason}")?,
+            // The source carries its own privilege hint.
+            Error::Topology { step, source } => return write!(f, "topology {step}: {source}"),
+            Error::Fixture { name, message } => {
+                return write!(f, "fixture {name} could not be built: {message}")
+            }
         }
         if self.is_permission_denied() {
-            write!(f, "; {PRIVILEGE_HINT}")?;
+            write!(f, "; {}", crate::privilege::Hint)?;
         }
         Ok(())
     }
@@ -204,6 +255,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Spawn(e) => Some(e),
+            Error::Topology { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -212,7 +264,9 @@ impl std::error::Error for Error {
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         let kind = match &e {
-            Error::InvalidName { .. } => std::io::ErrorKind::InvalidInput,
+            Error::InvalidName { .. } | Error::InvalidArgument { .. } => {
+                std::io::ErrorKind::InvalidInput
+            }
             Error::NotNetns { .. } => std::io::ErrorKind::InvalidInput,
             Error::AlreadyExists { .. } => std::io::ErrorKind::AlreadyExists,
             _ => match e.errno() {

@@ -126,8 +126,9 @@ impl Netns {
                 return Err(e);
             }
         };
-        let mut ns = Netns::from_fd(fd, Some(name.to_owned()), Some(path))?;
+        let mut ns = Netns::from_fd(fd, Some(name.to_owned()), Some(path.clone()))?;
         ns.remove_on_drop = true;
+        live_named(|live| live.push((path, ns.id)));
         Ok(ns)
     }
 
@@ -236,7 +237,7 @@ impl Netns {
     /// nothing to remove: `Ok(())`.
     #[doc(alias = "ip netns del")]
     pub fn delete(mut self) -> Result<()> {
-        self.remove_on_drop = false;
+        self.disown();
         match (&self.name, &self.path) {
             (Some(_), Some(path)) => remove_entry(path, self.id),
             _ => Ok(()),
@@ -246,8 +247,17 @@ impl Netns {
     /// Keeps a namespace made by [`Netns::create`] when this handle drops, so
     /// it stays for `ip netns` (remove it with `ip netns del NAME`).
     pub fn keep(&mut self) -> &mut Self {
-        self.remove_on_drop = false;
+        self.disown();
         self
+    }
+
+    /// No longer removed on drop or at exit.
+    fn disown(&mut self) {
+        if std::mem::take(&mut self.remove_on_drop) {
+            if let Some(path) = &self.path {
+                live_named(|live| live.retain(|(p, id)| !(p == path && *id == self.id)));
+            }
+        }
     }
 
     /// The namespace's name in the run directory, if it has one.
@@ -291,6 +301,7 @@ impl Drop for Netns {
         if !self.remove_on_drop {
             return;
         }
+        self.disown();
         if let Some(path) = &self.path {
             if let Err(e) = remove_entry(path, self.id) {
                 eprintln!(
@@ -330,6 +341,45 @@ impl fmt::Debug for Netns {
             .field("path", &self.path)
             .field("remove_on_drop", &self.remove_on_drop)
             .finish()
+    }
+}
+
+/// Named namespaces this process created and has not removed or kept:
+/// what a handle in a never-dropped `static` (a suite fixture) would leave in
+/// the run directory at exit.
+static LIVE_NAMED: parking_lot::Mutex<Vec<(PathBuf, (u64, u64))>> =
+    parking_lot::Mutex::new(Vec::new());
+
+fn live_named<R>(f: impl FnOnce(&mut Vec<(PathBuf, (u64, u64))>) -> R) -> R {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain `extern "C" fn()` that touches only
+        // process-global state, as atexit(3) requires.
+        unsafe { libc::atexit(remove_live_named_at_exit) };
+    });
+    f(&mut LIVE_NAMED.lock())
+}
+
+extern "C" fn remove_live_named_at_exit() {
+    remove_live_named();
+}
+
+/// Removes every named namespace this process still owns (see
+/// [`LIVE_NAMED`]); runs at `exit` and after the harness's last test.
+pub(crate) fn remove_live_named() {
+    // At exit another thread may still be running; never wait on it forever.
+    let Some(mut guard) = LIVE_NAMED.try_lock_for(std::time::Duration::from_secs(1)) else {
+        return;
+    };
+    let live = std::mem::take(&mut *guard);
+    drop(guard);
+    for (path, id) in live {
+        if let Err(e) = remove_entry(&path, id) {
+            eprintln!(
+                "netns-test: removing network namespace {}: {e}",
+                path.display()
+            );
+        }
     }
 }
 

@@ -107,9 +107,10 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
-    let outcome = match opts.name {
-        None => run_anonymous(f),
-        Some(name) => run_named(name, f),
+    let outcome = match (opts.fixture, opts.name) {
+        (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
+        (None, None) => run_anonymous(f),
+        (None, Some(name)) => run_named(name, f),
     };
     match outcome {
         Ok(output) => output,
@@ -150,6 +151,28 @@ where
     // `ns` drops after the body, pass or fail (a panic resumes after the
     // drop), removing the namespace if `create` made it.
     ns.run(move || f().into_output())
+}
+
+/// A test of a suite fixture: hold it (shared or exclusive), build it on
+/// first use, run the body on a fresh thread in the host's namespace (or in a
+/// fresh namespace of its own when no host is named).
+fn run_in_fixture<R, F>(
+    fixture: &'static dyn crate::fixture::SuiteFixture,
+    opts: &TestOptions,
+    f: F,
+) -> crate::Result<R::Output>
+where
+    R: TestReturn,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let _hold = fixture.hold(opts.exclusive)?;
+    match opts.host {
+        Some(host) => fixture.host_netns(host)?.run(move || f().into_output()),
+        None => {
+            fixture.build()?;
+            run_anonymous(f)
+        }
+    }
 }
 
 fn name_lock(name: &str) -> std::sync::Arc<parking_lot::Mutex<()>> {

@@ -1,0 +1,484 @@
+//! Declarative topologies: hosts (network namespaces) joined by veth pairs
+//! and bridges, with addresses and routes, built in one call.
+//!
+//! ```no_run
+//! use netns_test::Topology;
+//!
+//! // client -- router -- server, IPv4 and IPv6 on two subnets.
+//! let net = Topology::new()
+//!     .host("client")
+//!     .router("router")
+//!     .host("server")
+//!     .link("client", "eth0", "router", "eth0")
+//!     .link("router", "eth1", "server", "eth0")
+//!     .addr("client", "eth0", "192.0.2.2/24")
+//!     .addr("router", "eth0", "192.0.2.1/24")
+//!     .addr("router", "eth1", "198.51.100.1/24")
+//!     .addr("server", "eth0", "198.51.100.2/24")
+//!     .route("client", "default", "192.0.2.1")
+//!     .route("server", "default", "198.51.100.1")
+//!     .build()?;
+//! let server = net.ipv4("server", "eth0");
+//! net.host("client").run(|| std::net::TcpStream::connect((server, 8080)))?;
+//! # Ok::<(), netns_test::Error>(())
+//! ```
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use crate::error::{Error, Result};
+use crate::link::{validate_link_name, Route};
+use crate::rundir::{validate_name, RunDir};
+use crate::Netns;
+
+/// A topology to build: hosts, links, LAN segments, addresses and routes.
+///
+/// Every method only records a step; [`Topology::build`] checks all of them
+/// (names, addresses, references to hosts) before it creates anything, then
+/// carries them out in order: hosts, links, LANs, addresses, routes. Links
+/// are brought up as they are made. Every host has duplicate address
+/// detection off (`net.ipv6.conf.{all,default}.accept_dad=0`), so IPv6
+/// addresses, link-local ones included, are usable at once.
+///
+/// Hosts are anonymous network namespaces by default: nothing in
+/// `/run/netns`, nothing to leak if the process dies. [`Topology::named`]
+/// makes them visible to `ip netns` instead.
+#[derive(Debug, Clone, Default)]
+#[must_use = "a Topology does nothing until build() is called"]
+pub struct Topology {
+    hosts: Vec<(String, bool)>,
+    links: Vec<[(String, String); 2]>,
+    lans: Vec<(String, Vec<(String, String)>)>,
+    addrs: Vec<(String, String, String)>,
+    routes: Vec<(String, String, String)>,
+    prefix: Option<String>,
+}
+
+impl Topology {
+    /// An empty topology.
+    pub fn new() -> Topology {
+        Topology::default()
+    }
+
+    /// A host: a network namespace with `lo` up.
+    pub fn host(mut self, name: &str) -> Topology {
+        self.hosts.push((name.to_owned(), false));
+        self
+    }
+
+    /// A router: a host with IPv4 and IPv6 forwarding on
+    /// (`net.ipv4.ip_forward=1`, `net.ipv6.conf.all.forwarding=1`).
+    pub fn router(mut self, name: &str) -> Topology {
+        self.hosts.push((name.to_owned(), true));
+        self
+    }
+
+    /// A point-to-point link: a veth pair with end `link_a` in `host_a` and
+    /// end `link_b` in `host_b`, both up (`ip link add LINK_A type veth peer
+    /// name LINK_B netns HOST_B`). Each end is created directly in its host,
+    /// so every host can have its own `eth0`.
+    pub fn link(mut self, host_a: &str, link_a: &str, host_b: &str, link_b: &str) -> Topology {
+        self.links.push([
+            (host_a.to_owned(), link_a.to_owned()),
+            (host_b.to_owned(), link_b.to_owned()),
+        ]);
+        self
+    }
+
+    /// A LAN segment: a host `name` holding a bridge `br0`, and for each
+    /// `(host, link)` member a veth pair from `link` in `host` to a bridge
+    /// port in `name` (`p0`, `p1`, ...). All links up. `name` is a host of
+    /// the topology like any other (it can have addresses on `br0`).
+    pub fn lan(mut self, name: &str, members: &[(&str, &str)]) -> Topology {
+        let members = members
+            .iter()
+            .map(|(h, l)| ((*h).to_owned(), (*l).to_owned()))
+            .collect();
+        self.lans.push((name.to_owned(), members));
+        self
+    }
+
+    /// An address with prefix length on `link` of `host`, such as
+    /// `"192.0.2.1/24"` or `"2001:db8::1/64"`. IPv6 addresses are usable at
+    /// once (no duplicate address detection).
+    pub fn addr(mut self, host: &str, link: &str, addr: &str) -> Topology {
+        self.addrs
+            .push((host.to_owned(), link.to_owned(), addr.to_owned()));
+        self
+    }
+
+    /// A route on `host` to `dest` (`"198.51.100.0/24"`, or `"default"`,
+    /// whose family follows the gateway's) through the gateway `via`.
+    pub fn route(mut self, host: &str, dest: &str, via: &str) -> Topology {
+        self.routes
+            .push((host.to_owned(), dest.to_owned(), via.to_owned()));
+        self
+    }
+
+    /// Makes the hosts named namespaces, `PREFIX-PID-HOST` in the run
+    /// directory, visible to `ip netns list` and `ip netns exec`. The process
+    /// id keeps two test processes that build the same topology at once
+    /// (cargo-nextest runs one process per test) from colliding.
+    ///
+    /// They are removed when the [`Network`] drops, or at process exit for a
+    /// network that never drops (a suite [`Fixture`](crate::Fixture)). Before
+    /// building, entries `PREFIX-PID-*` left by processes that no longer
+    /// exist (a killed test run) are removed.
+    pub fn named(mut self, prefix: &str) -> Topology {
+        self.prefix = Some(prefix.to_owned());
+        self
+    }
+
+    /// Checks every step, then builds the network. On failure, everything
+    /// already built is removed again and the error names the step.
+    ///
+    /// # Errors
+    /// [`Error::Topology`] naming the step and wrapping the cause:
+    /// an invalid or duplicate name, an address that does not parse, a
+    /// reference to an undeclared host (nothing was created then), or a
+    /// kernel error from the step that failed.
+    pub fn build(&self) -> Result<Network> {
+        let plan = self.plan()?;
+        let pid = std::process::id();
+        if let Some(prefix) = &self.prefix {
+            sweep_stale(RunDir::get(), prefix);
+        }
+        let mut net = Network {
+            hosts: Vec::new(),
+            addrs: Vec::new(),
+        };
+        let total = plan.len();
+        for (i, step) in plan.iter().enumerate() {
+            step.apply(&mut net, self.prefix.as_deref(), pid)
+                .map_err(|source| Error::Topology {
+                    step: format!("step {} of {total} ({step})", i + 1),
+                    source: Box::new(source),
+                })?;
+        }
+        Ok(net)
+    }
+
+    /// Every step, checked, in the order they are carried out.
+    fn plan(&self) -> Result<Vec<Step>> {
+        let invalid = |what: String, source: Error| Error::Topology {
+            step: what,
+            source: Box::new(source),
+        };
+        let mut steps = Vec::new();
+        let mut hosts: Vec<&str> = Vec::new();
+        let lan_hosts = self.lans.iter().map(|(n, _)| (n, false));
+        for (name, router) in self.hosts.iter().map(|(n, r)| (n, *r)).chain(lan_hosts) {
+            validate_name(name).map_err(|e| invalid(format!("host {name:?}"), e))?;
+            if let Some(prefix) = &self.prefix {
+                let full = format!("{prefix}-{}-{name}", std::process::id());
+                validate_name(&full).map_err(|e| invalid(format!("host {name:?}"), e))?;
+            }
+            if hosts.contains(&name.as_str()) {
+                return Err(invalid(
+                    format!("host {name:?}"),
+                    bad("host", name, "declared twice"),
+                ));
+            }
+            hosts.push(name);
+            steps.push(Step::Host {
+                name: name.clone(),
+                router,
+            });
+        }
+        let known = |host: &str, what: &str| -> Result<()> {
+            if hosts.contains(&host) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    what.to_owned(),
+                    bad("host", host, "no such host in this topology"),
+                ))
+            }
+        };
+        let link_ok = |link: &str, what: &str| -> Result<()> {
+            validate_link_name(link).map_err(|e| invalid(what.to_owned(), e))
+        };
+        for [(ha, la), (hb, lb)] in &self.links {
+            let what = format!("link {ha}:{la} - {hb}:{lb}");
+            known(ha, &what)?;
+            known(hb, &what)?;
+            link_ok(la, &what)?;
+            link_ok(lb, &what)?;
+            steps.push(Step::Veth {
+                a: (ha.clone(), la.clone()),
+                b: (hb.clone(), lb.clone()),
+            });
+        }
+        for (lan, members) in &self.lans {
+            steps.push(Step::Bridge { host: lan.clone() });
+            for (port, (host, link)) in members.iter().enumerate() {
+                let what = format!("lan {lan} member {host}:{link}");
+                known(host, &what)?;
+                link_ok(link, &what)?;
+                steps.push(Step::Port {
+                    lan: lan.clone(),
+                    port: format!("p{port}"),
+                    member: (host.clone(), link.clone()),
+                });
+            }
+        }
+        for (host, link, addr) in &self.addrs {
+            let what = format!("addr {addr} on {host}:{link}");
+            known(host, &what)?;
+            link_ok(link, &what)?;
+            let net: IpNet = addr.parse().map_err(|_| {
+                invalid(
+                    what.clone(),
+                    bad("address", addr, "not an address/prefix_len"),
+                )
+            })?;
+            steps.push(Step::Addr {
+                host: host.clone(),
+                link: link.clone(),
+                addr: net,
+            });
+        }
+        for (host, dest, via) in &self.routes {
+            let what = format!("route {dest} via {via} on {host}");
+            known(host, &what)?;
+            let gw: IpAddr = via
+                .parse()
+                .map_err(|_| invalid(what.clone(), bad("gateway", via, "not an IP address")))?;
+            let route = if dest == "default" {
+                Route::default_via(gw)
+            } else {
+                let dest: IpNet = dest.parse().map_err(|_| {
+                    invalid(
+                        what.clone(),
+                        bad("destination", dest, "not a prefix or `default`"),
+                    )
+                })?;
+                if dest.addr().is_ipv4() != gw.is_ipv4() {
+                    return Err(invalid(
+                        what,
+                        bad("gateway", via, "not of the destination's family"),
+                    ));
+                }
+                Route::to(dest).via(gw)
+            };
+            steps.push(Step::Route {
+                host: host.clone(),
+                route,
+            });
+        }
+        Ok(steps)
+    }
+}
+
+fn bad(what: &'static str, value: &str, reason: &'static str) -> Error {
+    Error::InvalidArgument {
+        what,
+        value: value.to_owned(),
+        reason,
+    }
+}
+
+/// One kernel-facing step of a build.
+#[derive(Debug)]
+enum Step {
+    Host {
+        name: String,
+        router: bool,
+    },
+    Veth {
+        a: (String, String),
+        b: (String, String),
+    },
+    Bridge {
+        host: String,
+    },
+    Port {
+        lan: String,
+        port: String,
+        member: (String, String),
+    },
+    Addr {
+        host: String,
+        link: String,
+        addr: IpNet,
+    },
+    Route {
+        host: String,
+        route: Route,
+    },
+}
+
+/// The bridge of a LAN host.
+const BRIDGE: &str = "br0";
+
+impl Step {
+    fn apply(&self, net: &mut Network, prefix: Option<&str>, pid: u32) -> Result<()> {
+        match self {
+            Step::Host { name, router } => {
+                let ns = match prefix {
+                    None => Netns::new()?,
+                    Some(prefix) => Netns::create(&format!("{prefix}-{pid}-{name}"))?,
+                };
+                // No duplicate address detection on this host's links: a
+                // tentative link-local address holds back a router's first
+                // neighbour solicitation (and so the first forwarded IPv6
+                // packet) for 1-2 s, and tests want addresses usable at once.
+                for key in [
+                    "net.ipv6.conf.all.accept_dad",
+                    "net.ipv6.conf.default.accept_dad",
+                ] {
+                    ns.set_sysctl(key, "0")?;
+                }
+                if *router {
+                    ns.set_forwarding(true)?;
+                }
+                net.hosts.push((name.clone(), ns));
+            }
+            Step::Veth { a, b } => {
+                let (na, nb) = (net.host(&a.0), net.host(&b.0));
+                na.add_veth(&a.1, nb, &b.1)?;
+                na.set_up(&a.1)?;
+                nb.set_up(&b.1)?;
+            }
+            Step::Bridge { host } => {
+                let ns = net.host(host);
+                ns.add_bridge(BRIDGE)?;
+                ns.set_up(BRIDGE)?;
+            }
+            Step::Port { lan, port, member } => {
+                let (switch, ns) = (net.host(lan), net.host(&member.0));
+                ns.add_veth(&member.1, switch, port)?;
+                switch.set_master(port, BRIDGE)?;
+                switch.set_up(port)?;
+                ns.set_up(&member.1)?;
+            }
+            Step::Addr { host, link, addr } => {
+                net.host(host).add_addr(link, *addr)?;
+                net.addrs.push((host.clone(), link.clone(), *addr));
+            }
+            Step::Route { host, route } => net.host(host).add_route(route)?,
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Host {
+                name,
+                router: false,
+            } => write!(f, "host {name}"),
+            Step::Host { name, router: true } => write!(f, "router {name}"),
+            Step::Veth { a, b } => write!(f, "link {}:{} - {}:{}", a.0, a.1, b.0, b.1),
+            Step::Bridge { host } => write!(f, "lan {host} bridge {BRIDGE}"),
+            Step::Port { lan, port, member } => {
+                write!(f, "lan {lan} port {port} - {}:{}", member.0, member.1)
+            }
+            Step::Addr { host, link, addr } => write!(f, "addr {addr} on {host}:{link}"),
+            Step::Route { host, route } => {
+                write!(f, "route {} on {host}", route.dest)?;
+                if let Some(via) = route.via {
+                    write!(f, " via {via}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Removes `PREFIX-PID-*` entries whose process is gone: what a killed test
+/// run of a named topology left behind (DESIGN.md 3.11).
+fn sweep_stale(dir: &RunDir, prefix: &str) {
+    let Ok(names) = dir.names() else { return };
+    for name in names {
+        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
+        let Some((pid, host)) = rest.split_once('-') else {
+            continue;
+        };
+        if host.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if std::path::Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        if let Ok(ns) = Netns::open(&name) {
+            let _ = ns.delete();
+        }
+    }
+}
+
+/// A built topology: each host's [`Netns`] and addresses, by name.
+///
+/// Dropping it removes everything: named hosts leave `/run/netns`, and the
+/// namespaces (with their links) go away once no thread runs in them.
+#[derive(Debug)]
+pub struct Network {
+    hosts: Vec<(String, Netns)>,
+    addrs: Vec<(String, String, IpNet)>,
+}
+
+impl Network {
+    /// The namespace of `host`.
+    ///
+    /// # Panics
+    /// If the topology has no such host (the message lists those it has).
+    pub fn host(&self, host: &str) -> &Netns {
+        self.get(host).unwrap_or_else(|| {
+            let names: Vec<&str> = self.hosts().collect();
+            panic!("no host {host:?} in this network; it has {names:?}")
+        })
+    }
+
+    /// The namespace of `host`, if there is such a host.
+    pub fn get(&self, host: &str) -> Option<&Netns> {
+        self.hosts.iter().find(|(n, _)| n == host).map(|(_, ns)| ns)
+    }
+
+    /// The host names, in the order they were declared (LAN hosts last).
+    pub fn hosts(&self) -> impl Iterator<Item = &str> {
+        self.hosts.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// The addresses (with prefix length) given to `link` of `host`, in the
+    /// order they were added.
+    pub fn addrs(&self, host: &str, link: &str) -> Vec<IpNet> {
+        self.addrs
+            .iter()
+            .filter(|(h, l, _)| h == host && l == link)
+            .map(|(_, _, a)| *a)
+            .collect()
+    }
+
+    /// The first IPv4 address of `link` on `host`.
+    ///
+    /// # Panics
+    /// If it has none.
+    pub fn ipv4(&self, host: &str, link: &str) -> Ipv4Addr {
+        self.addrs(host, link)
+            .iter()
+            .find_map(|a| match a.addr() {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
+            .unwrap_or_else(|| panic!("{host}:{link} has no IPv4 address in this network"))
+    }
+
+    /// The first IPv6 address of `link` on `host`.
+    ///
+    /// # Panics
+    /// If it has none.
+    pub fn ipv6(&self, host: &str, link: &str) -> Ipv6Addr {
+        self.addrs(host, link)
+            .iter()
+            .find_map(|a| match a.addr() {
+                IpAddr::V6(v6) => Some(v6),
+                IpAddr::V4(_) => None,
+            })
+            .unwrap_or_else(|| panic!("{host}:{link} has no IPv6 address in this network"))
+    }
+}
