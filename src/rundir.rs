@@ -63,6 +63,14 @@ impl RunDir {
     /// distribution makes `/var/run` a link to `/run`. That is checked (by
     /// device and inode) rather than assumed: where the two differ,
     /// `/var/run/netns` is used, since that is where `ip netns` looks.
+    ///
+    /// In rootless mode ([`Privilege::Rootless`](crate::Privilege::Rootless))
+    /// the path is the same, but the directory is not the host's: before
+    /// `main`, the process covered `/run` with a tmpfs of its own mount
+    /// namespace, in which `netns` is a new empty directory (and every other
+    /// entry of `/run` is bound back). Named namespaces made there are seen by
+    /// this process and its children (`ip netns` run by a test included), never
+    /// by the host, and vanish with the process.
     pub fn get() -> &'static RunDir {
         static RUN_DIR: OnceLock<RunDir> = OnceLock::new();
         RUN_DIR.get_or_init(|| match std::env::var_os(RUN_DIR_ENV) {

@@ -5,6 +5,12 @@
 //! The tests run in parallel threads, and other test binaries may create
 //! namespaces at the same time: every name carries the test's tag and this
 //! process's id, and no test relies on global state beyond its own names.
+//!
+//! Without root this binary runs rootless (README, "Rootless"): `setns` never
+//! goes rootless itself, but started by this process it is root in the
+//! process's user namespace and works in its private `/run/netns`, as do the
+//! `ip` commands the tests run. What needs the host (writing `/etc`) is
+//! skipped then, with the reason printed.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -12,7 +18,14 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use netns_test::Privilege;
+
 const SETNS: &str = env!("CARGO_BIN_EXE_setns");
+
+/// Whether this process runs rootless (it links netns-test for that).
+fn is_rootless() -> bool {
+    matches!(Privilege::get(), Privilege::Rootless)
+}
 
 /// A namespace name unique to this test and this process.
 fn unique(tag: &str) -> String {
@@ -70,7 +83,15 @@ fn setns(args: &[&str]) -> Output {
 }
 
 fn ip(args: &[&str]) -> Output {
-    let out = Command::new("ip").args(args).output().expect("run ip");
+    let run = || Command::new("ip").args(args).output().expect("run ip");
+    // Rootless, `ip netns add` must start in a namespace of this process's
+    // user namespace: it switches back to where it started, which in the
+    // host's namespace fails (EPERM, exit 1) after the namespace is made.
+    let out = if args.starts_with(&["netns", "add"]) && is_rootless() {
+        netns_test::Netns::new().unwrap().run(run).unwrap()
+    } else {
+        run()
+    };
     assert!(out.status.success(), "ip {args:?}: {out:?}");
     out
 }
@@ -288,6 +309,10 @@ fn sys_class_net_shows_the_namespace_links_only() {
 
 #[test]
 fn etc_netns_files_are_bound_over_etc() {
+    if is_rootless() {
+        eprintln!("skipped: rootless, this process cannot write the host's /etc/netns");
+        return;
+    }
     let ns = NsGuard::new("etc");
     let pid = std::process::id();
     let probe = format!("netns-test-probe-{pid}");
@@ -412,8 +437,18 @@ fn without_privilege_it_fails_clearly_and_creates_nothing() {
     std::fs::set_permissions(&bin.0, std::fs::Permissions::from_mode(0o755)).unwrap();
     for rm in [false, true] {
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&bin.0);
+        if is_rootless() {
+            // 65534 has no mapping in this user namespace: drop every
+            // capability of its uid 0 instead.
+            cmd.args([
+                "--inh-caps=-all",
+                "--ambient-caps=-all",
+                "--bounding-set=-all",
+            ]);
+        } else {
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        }
+        cmd.arg(&bin.0);
         if rm {
             cmd.arg("--rm");
         }

@@ -76,12 +76,12 @@ fn named_test_is_removed_after_a_panic() {
         name: Some(name),
         ..Default::default()
     };
-    let payload = std::panic::catch_unwind(|| {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_test(opts, move || -> () {
             assert!(ip_netns_list().iter().any(|n| n == name));
             panic!("boom in {name}");
         })
-    })
+    }))
     .unwrap_err();
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
@@ -285,9 +285,11 @@ fn the_run_directory_is_a_shared_mount() {
     let _ns = Netns::create(&unique("shared")).unwrap();
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let dir = RunDir::get().path().to_str().unwrap().to_owned();
+    // The last mount on the path is the visible one (rootless, the host's
+    // /run/netns can be there too, covered by the private /run).
     let line = info
         .lines()
-        .find(|l| l.split(' ').nth(4) == Some(dir.as_str()))
+        .rfind(|l| l.split(' ').nth(4) == Some(dir.as_str()))
         .unwrap_or_else(|| panic!("{dir} is not a mount point"));
     assert!(line.contains(" shared:"), "{dir} is not shared: {line}");
 }

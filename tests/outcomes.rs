@@ -158,11 +158,23 @@ fn output_is_captured_like_libtest() {
     );
 }
 
-/// Runs the fixture as the unprivileged user 65534.
+/// Runs the fixture without privilege, rootless mode off (else the fixture
+/// would run in a user namespace of its own and pass): as user 65534 from a
+/// root test run; from a rootless one, where 65534 has no mapping, as uid 0 of
+/// the test's user namespace with every capability dropped.
 fn run_fixture_unprivileged(name: &str) -> Output {
     let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(std::env::current_exe().unwrap());
+    if common::is_rootless() {
+        cmd.args([
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+            "--bounding-set=-all",
+        ]);
+    } else {
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    }
+    cmd.arg(std::env::current_exe().unwrap())
+        .env(netns_test::ROOTLESS_ENV, "0");
     run_fixture_with(cmd, name, &[])
 }
 

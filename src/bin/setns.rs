@@ -16,6 +16,11 @@ use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+// setns works on the host's namespaces (`/run/netns`, `ip netns`). Started
+// without root it must fail with the privilege error, not go rootless like a
+// test binary and make namespaces that nobody else can see.
+netns_test::no_rootless!();
+
 const USAGE: &str = "usage: setns [--rm] NAME [CMD [ARG...]]";
 
 const HELP: &str = "\

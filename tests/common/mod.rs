@@ -23,11 +23,30 @@ pub fn inode_of(path: impl AsRef<Path>) -> u64 {
 }
 
 /// Runs `ip ARGS` and returns its output (status not checked).
+///
+/// Rootless, `ip netns add` is started from a namespace of the test's own
+/// user namespace: it switches back to the namespace it started in once the
+/// new one is mounted, which from the host's namespace fails (`setns: Operation
+/// not permitted`, exit 1, the namespace made all the same).
 pub fn ip(args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(args)
-        .output()
-        .expect("run ip (iproute2)")
+    let run = || {
+        Command::new("ip")
+            .args(args)
+            .output()
+            .expect("run ip (iproute2)")
+    };
+    if args.starts_with(&["netns", "add"]) && is_rootless() {
+        return netns_test::Netns::new().unwrap().run(run).unwrap();
+    }
+    run()
+}
+
+/// Whether this test process runs in rootless mode (README, "Rootless").
+pub fn is_rootless() -> bool {
+    matches!(
+        netns_test::Privilege::get(),
+        netns_test::Privilege::Rootless
+    )
 }
 
 /// The names `ip netns list` prints.

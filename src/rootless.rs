@@ -1,0 +1,657 @@
+//! Rootless mode: namespaces without root, in a user namespace of the test
+//! process's own, entered before `main`.
+//!
+//! # What happens
+//! A binary that links this crate and starts without `CAP_SYS_ADMIN` does,
+//! before `main`:
+//!
+//! 1. `unshare(CLONE_NEWUSER|CLONE_NEWNS)`: a user namespace, and a mount
+//!    namespace owned by it;
+//! 2. writes `deny` to `/proc/self/setgroups`, then `0 GID 1` to `gid_map` and
+//!    `0 UID 1` to `uid_map` (user_namespaces(7) requires that order): uid 0
+//!    in the namespace is the real user outside it, with every capability over
+//!    namespaces the process creates from now on. Child processes it starts
+//!    (`ip`, the `setns` CLI) are root there too;
+//! 3. makes `/` recursively private (`MS_PRIVATE|MS_REC`): nothing it mounts
+//!    reaches the host, and nothing the host mounts afterwards (say, a
+//!    namespace another test run adds to the host's `/run/netns`) shows up in
+//!    the process's mount table;
+//! 4. covers `/run` (or `/var/run`, wherever iproute2's run directory is, as
+//!    [`RunDir::get`](crate::RunDir::get) decides) with a tmpfs in which
+//!    every entry of the old `/run` is bind-mounted back, except `netns`,
+//!    which is a new empty directory. `/run/netns` is then private to the
+//!    process and its children: [`Netns::create`](crate::Netns::create),
+//!    `#[netns_test(name = ...)]`, `ip netns add/list/exec/del` run by the test
+//!    all use it, and the host's `ip netns` never sees it. It is gone when the
+//!    process exits (a mount namespace dies with its last process): nothing
+//!    to clean up, even after `SIGKILL`.
+//!
+//! The host's network namespace is kept: the main thread and plain `#[test]`s
+//! still reach the host's network. Only namespaces the process creates are
+//! owned by its user namespace.
+//!
+//! # Why before `main`, in `.init_array`
+//! `unshare(CLONE_NEWUSER)` fails with `EINVAL` in a multithreaded process
+//! (DESIGN.md 1), and libtest starts its threads in `main`. A function pointer
+//! in `.init_array` runs in every binary that links the crate (test binaries,
+//! doc tests, benches, nextest's process per test), before `main`, on the only
+//! thread, with no cooperation from the test harness and no `fork`. The
+//! alternatives were worse: re-executing the test binary in a child made
+//! single-threaded costs a process per test and breaks `--nocapture` and
+//! debuggers; a `fork` without `exec` in a threaded process can deadlock
+//! (DESIGN.md 3.13).
+//!
+//! The constructor runs before Rust's runtime is set up, so it uses rustix
+//! system calls only (through [`sys`]), fixed-size stack buffers,
+//! no allocation and no panics; it reads the environment from
+//! `/proc/self/environ` rather than through std. It records what it did in
+//! atomics that [`Privilege::get`](crate::Privilege::get) reads.
+//!
+//! Its section is `.init_array.00200`: priority sections run before plain
+//! `.init_array` ones (other crates' constructors, which might start a
+//! thread), and after std's own (`.init_array.00099`).
+//!
+//! # When it does nothing
+//! - The process has `CAP_SYS_ADMIN` (root, the `sudo -E` runner, root in a
+//!   container, a child of a rootless test process).
+//! - `NETNS_TEST_ROOTLESS=0` is set: tests then fail with the privilege error.
+//! - The binary opted out with `netns_test::no_rootless!()`: the `setns` CLI
+//!   does, since its namespaces must be the host's. The opt-out is a
+//!   constructor in `.init_array.00150`, so it runs first. (Deciding by the
+//!   binary's path, such as `target/*/deps/`, breaks for copied binaries and
+//!   doc tests; cargo sets no environment variable that marks a test run.)
+//! - AppArmor restricts unprivileged user namespaces and the process is
+//!   unconfined: the namespace would be created without capabilities, and the
+//!   process could not leave it again.
+//!
+//! If a step fails, the step and errno are recorded; the reason is worked out
+//! from them by [`privilege`](crate::privilege).
+
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering};
+
+use rustix::fs::FileType;
+use rustix::io::Errno;
+
+use crate::sys;
+
+/// The environment variable that turns rootless mode off: `NETNS_TEST_ROOTLESS=0`.
+pub const ROOTLESS_ENV: &str = "NETNS_TEST_ROOTLESS";
+
+// The constructor. `extern "C"`, as the loader calls it (glibc passes argc,
+// argv and envp, which it ignores).
+#[used]
+#[link_section = ".init_array.00200"]
+static ENTER_ROOTLESS: extern "C" fn() = enter_rootless;
+
+/// What the constructor found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The constructor has not run (a platform or linker that drops it).
+    NotRun,
+    /// `CAP_SYS_ADMIN` was there already: nothing to do.
+    Privileged,
+    /// Rootless mode was turned off.
+    OptedOut(OptOut),
+    /// AppArmor restricts unprivileged user namespaces and the process is
+    /// unconfined: not tried.
+    AppArmorUnconfined,
+    /// A step failed.
+    Failed {
+        /// Which one.
+        step: Step,
+        /// What the kernel answered.
+        errno: Errno,
+    },
+    /// In a user namespace of its own, with a private mount namespace.
+    Entered,
+}
+
+/// Who turned rootless mode off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OptOut {
+    /// `NETNS_TEST_ROOTLESS=0`.
+    Env,
+    /// The binary, with `no_rootless!()` (the `setns` CLI).
+    Binary,
+}
+
+/// A step of entering rootless mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    UnshareUser,
+    Setgroups,
+    GidMap,
+    UidMap,
+    MountPrivate,
+}
+
+impl Step {
+    /// The step as the kernel names it.
+    pub(crate) fn op(self) -> &'static str {
+        match self {
+            Step::UnshareUser => "unshare(CLONE_NEWUSER|CLONE_NEWNS)",
+            Step::Setgroups => "write /proc/self/setgroups",
+            Step::GidMap => "write /proc/self/gid_map",
+            Step::UidMap => "write /proc/self/uid_map",
+            Step::MountPrivate => "mount --make-rprivate /",
+        }
+    }
+
+    const ALL: [Step; 5] = [
+        Step::UnshareUser,
+        Step::Setgroups,
+        Step::GidMap,
+        Step::UidMap,
+        Step::MountPrivate,
+    ];
+}
+
+/// A step of setting up the private run directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunStep {
+    OpenOld,
+    MountTmpfs,
+    OpenNew,
+    ReadDir,
+    MkdirNetns,
+}
+
+impl RunStep {
+    /// The step, in words.
+    pub(crate) fn op(self) -> &'static str {
+        match self {
+            RunStep::OpenOld => "open /run",
+            RunStep::MountTmpfs => "mount -t tmpfs on /run",
+            RunStep::OpenNew => "open the new /run",
+            RunStep::ReadDir => "readdir /run",
+            RunStep::MkdirNetns => "mkdir /run/netns",
+        }
+    }
+
+    const ALL: [RunStep; 5] = [
+        RunStep::OpenOld,
+        RunStep::MountTmpfs,
+        RunStep::OpenNew,
+        RunStep::ReadDir,
+        RunStep::MkdirNetns,
+    ];
+}
+
+/// The constructor's record, as [`record`] returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub(crate) start: Start,
+    /// The effective uid the process started with (outside any namespace of
+    /// ours), if the constructor ran.
+    pub(crate) uid: Option<u32>,
+    /// The number of threads when `unshare` failed with `EINVAL`.
+    pub(crate) threads: Option<u32>,
+    /// The private run directory's first failed step, if any.
+    pub(crate) run_dir: Option<(RunStep, Errno)>,
+    /// Entries of the old `/run` that could not be bound into the new one.
+    pub(crate) run_dir_skipped: u32,
+}
+
+// The record, in atomics: the constructor cannot allocate or lock.
+const S_NOT_RUN: u8 = 0;
+const S_PRIVILEGED: u8 = 1;
+const S_OPT_OUT_ENV: u8 = 2;
+const S_OPT_OUT_BINARY: u8 = 3;
+const S_APPARMOR: u8 = 4;
+const S_FAILED: u8 = 5;
+const S_ENTERED: u8 = 6;
+
+static STATE: AtomicU8 = AtomicU8::new(S_NOT_RUN);
+static STEP: AtomicU8 = AtomicU8::new(0);
+static ERRNO: AtomicI32 = AtomicI32::new(0);
+static UID: AtomicU32 = AtomicU32::new(u32::MAX);
+static THREADS: AtomicU32 = AtomicU32::new(0);
+static RUN_STEP: AtomicU8 = AtomicU8::new(0);
+static RUN_ERRNO: AtomicI32 = AtomicI32::new(0);
+static RUN_SKIPPED: AtomicU32 = AtomicU32::new(0);
+static BINARY_OPT_OUT: AtomicBool = AtomicBool::new(false);
+
+/// What the constructor did.
+pub(crate) fn record() -> Record {
+    let errno = |raw: &AtomicI32| Errno::from_raw_os_error(raw.load(Ordering::Acquire));
+    let start = match STATE.load(Ordering::Acquire) {
+        S_PRIVILEGED => Start::Privileged,
+        S_OPT_OUT_ENV => Start::OptedOut(OptOut::Env),
+        S_OPT_OUT_BINARY => Start::OptedOut(OptOut::Binary),
+        S_APPARMOR => Start::AppArmorUnconfined,
+        S_FAILED => Start::Failed {
+            step: Step::ALL
+                .get(usize::from(STEP.load(Ordering::Acquire)))
+                .copied()
+                .unwrap_or(Step::UnshareUser),
+            errno: errno(&ERRNO),
+        },
+        S_ENTERED => Start::Entered,
+        _ => Start::NotRun,
+    };
+    let run_dir = match RUN_STEP.load(Ordering::Acquire) {
+        0 => None,
+        n => RunStep::ALL
+            .get(usize::from(n - 1))
+            .map(|step| (*step, errno(&RUN_ERRNO))),
+    };
+    Record {
+        start,
+        uid: Some(UID.load(Ordering::Acquire)).filter(|uid| *uid != u32::MAX),
+        threads: Some(THREADS.load(Ordering::Acquire)).filter(|n| *n != 0),
+        run_dir,
+        run_dir_skipped: RUN_SKIPPED.load(Ordering::Acquire),
+    }
+}
+
+/// Called by the constructor `no_rootless!()` puts in a binary, before
+/// the rootless constructor runs.
+pub fn opt_out() {
+    BINARY_OPT_OUT.store(true, Ordering::Release);
+}
+
+/// Keeps this binary out of rootless mode: started without `CAP_SYS_ADMIN`,
+/// it stays in the host's user namespace and fails with the privilege error.
+/// For programs whose namespaces must be the host's (the `setns` CLI).
+///
+/// It puts a constructor in `.init_array.00150`, which runs before the
+/// rootless one (`.init_array.00200`: lower numbers run first). Not a public
+/// API yet: no stability promise.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! no_rootless {
+    () => {
+        const _: () = {
+            extern "C" fn netns_test_no_rootless() {
+                $crate::__private::opt_out_of_rootless();
+            }
+            #[used]
+            #[link_section = ".init_array.00150"]
+            static NETNS_TEST_NO_ROOTLESS: extern "C" fn() = netns_test_no_rootless;
+        };
+    };
+}
+
+/// The constructor. Raw system calls, stack buffers, no panics.
+extern "C" fn enter_rootless() {
+    let state = match start() {
+        Ok(state) => state,
+        Err((step, errno)) => {
+            STEP.store(step as u8, Ordering::Release);
+            ERRNO.store(errno.raw_os_error(), Ordering::Release);
+            S_FAILED
+        }
+    };
+    STATE.store(state, Ordering::Release);
+}
+
+fn start() -> Result<u8, (Step, Errno)> {
+    let (uid, gid) = sys::effective_ids();
+    UID.store(uid, Ordering::Release);
+    if sys::has_cap_sys_admin().unwrap_or(uid == 0) {
+        return Ok(S_PRIVILEGED);
+    }
+    if BINARY_OPT_OUT.load(Ordering::Acquire) {
+        return Ok(S_OPT_OUT_BINARY);
+    }
+    if env_turns_rootless_off() {
+        return Ok(S_OPT_OUT_ENV);
+    }
+    if apparmor_would_deny() {
+        return Ok(S_APPARMOR);
+    }
+    if let Err(e) = sys::unshare_user_and_mount_ns() {
+        if e == Errno::INVAL {
+            THREADS.store(thread_count().unwrap_or(0), Ordering::Release);
+        }
+        return Err((Step::UnshareUser, e));
+    }
+    // Without /proc/self/setgroups (before Linux 3.19) gid_map needs no "deny".
+    match sys::write_once(c"/proc/self/setgroups", b"deny") {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err((Step::Setgroups, e)),
+    }
+    let mut line = [0u8; 32];
+    sys::write_once(c"/proc/self/gid_map", map_line(&mut line, gid))
+        .map_err(|e| (Step::GidMap, e))?;
+    sys::write_once(c"/proc/self/uid_map", map_line(&mut line, uid))
+        .map_err(|e| (Step::UidMap, e))?;
+    sys::make_private_rec_raw(c"/").map_err(|e| (Step::MountPrivate, e))?;
+    if let Err((step, e)) = private_run_dir() {
+        RUN_ERRNO.store(e.raw_os_error(), Ordering::Release);
+        RUN_STEP.store(step as u8 + 1, Ordering::Release);
+    }
+    Ok(S_ENTERED)
+}
+
+/// `NETNS_TEST_ROOTLESS=0` in `/proc/self/environ` (the environment the
+/// process was started with; std's view of it is not set up yet).
+fn env_turns_rootless_off() -> bool {
+    let mut scan = EnvScan::new(ROOTLESS_ENV.as_bytes());
+    let mut buf = [0u8; 1024];
+    if sys::read_chunks(c"/proc/self/environ", &mut buf, |chunk| scan.feed(chunk)).is_err() {
+        return false;
+    }
+    scan.value() == Some(b"0")
+}
+
+/// Ubuntu's `kernel.apparmor_restrict_unprivileged_userns = 1` and an
+/// unconfined process: `unshare(CLONE_NEWUSER)` would succeed, but in a
+/// namespace without capabilities (the map writes fail with `EPERM`), which
+/// the process could never leave. A process confined by a profile that allows
+/// `userns` tries.
+fn apparmor_would_deny() -> bool {
+    let mut buf = [0u8; 64];
+    let restricted = sys::read_small(
+        c"/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        &mut buf,
+    )
+    .ok()
+    .and_then(|n| parse_uint(buf.get(..n)?));
+    if restricted != Some(1) {
+        return false;
+    }
+    let label = sys::read_small(c"/proc/self/attr/apparmor/current", &mut buf)
+        .or_else(|_| sys::read_small(c"/proc/self/attr/current", &mut buf));
+    match label {
+        Ok(n) => buf.get(..n).is_some_and(|l| l.starts_with(b"unconfined")),
+        // No label to read: assume the common case, unconfined.
+        Err(_) => true,
+    }
+}
+
+/// `Threads:` of `/proc/self/status`.
+fn thread_count() -> Option<u32> {
+    let mut buf = [0u8; 4096];
+    let n = sys::read_small(c"/proc/self/status", &mut buf).ok()?;
+    status_field(buf.get(..n)?, b"Threads").and_then(|n| u32::try_from(n).ok())
+}
+
+/// Covers iproute2's run directory's parent (`/run`) with a tmpfs holding a
+/// bind mount of every old entry but `netns` and `netns-test` (suite fixture
+/// locks), and a new, empty `netns`.
+fn private_run_dir() -> Result<(), (RunStep, Errno)> {
+    // Where RunDir::get looks: /var/run/netns if /var/run is not /run.
+    let parent = match sys::same_dir(c"/run", c"/var/run") {
+        Some(false) => c"/var/run",
+        _ => c"/run",
+    };
+    let old = sys::open_dir_raw(parent).map_err(|e| (RunStep::OpenOld, e))?;
+    sys::mount_tmpfs_raw(parent).map_err(|e| (RunStep::MountTmpfs, e))?;
+    let new = sys::open_dir_raw(parent).map_err(|e| (RunStep::OpenNew, e))?;
+    let mut skipped = 0u32;
+    let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
+    sys::for_each_dir_entry(old.as_fd(), &mut dents, |name, file_type| {
+        let name_bytes = name.to_bytes();
+        // `netns` and the fixture locks' `netns-test` start empty: they
+        // belong to this process's private world.
+        if matches!(name_bytes, b"." | b".." | b"netns" | b"netns-test") {
+            return;
+        }
+        if bind_back(old.as_fd(), new.as_fd(), name, file_type).is_err() {
+            skipped += 1;
+        }
+    })
+    .map_err(|e| (RunStep::ReadDir, e))?;
+    RUN_SKIPPED.store(skipped, Ordering::Release);
+    sys::mkdirat_raw(new.as_fd(), c"netns").map_err(|e| (RunStep::MkdirNetns, e))
+}
+
+/// Puts the old entry `name` back into the new directory: a symlink is copied,
+/// anything else is bind-mounted (`MS_BIND|MS_REC`) onto a new directory or
+/// empty file. The paths go through `/proc/self/fd/N/`, so the old directory
+/// is reached although the new one covers it.
+fn bind_back(
+    old: BorrowedFd<'_>,
+    new: BorrowedFd<'_>,
+    name: &CStr,
+    file_type: FileType,
+) -> Result<(), Errno> {
+    let file_type = match file_type {
+        FileType::Unknown => sys::file_type_at(old, name)?,
+        known => known,
+    };
+    match file_type {
+        FileType::Symlink => {
+            let mut target = [0u8; 4097];
+            let (body, _) = target.split_at_mut(4096);
+            let n = sys::readlinkat_raw(old, name, body)?;
+            if n >= body.len() {
+                return Err(Errno::NAMETOOLONG);
+            }
+            let target = CStr::from_bytes_until_nul(&target).map_err(|_| Errno::INVAL)?;
+            return sys::symlinkat_raw(target, new, name);
+        }
+        FileType::Directory => sys::mkdirat_raw(new, name)?,
+        _ => sys::create_file_at(new, name)?,
+    }
+    let mut src = [0u8; 320];
+    let mut dst = [0u8; 320];
+    let src = fd_path(&mut src, old.as_raw_fd(), name.to_bytes()).ok_or(Errno::NAMETOOLONG)?;
+    let dst = fd_path(&mut dst, new.as_raw_fd(), name.to_bytes()).ok_or(Errno::NAMETOOLONG)?;
+    sys::bind_mount_rec_raw(src, dst)
+}
+
+// Pure helpers over bytes, for the constructor (no allocation) and for
+// privilege.rs; unit tested below.
+
+/// `/proc/self/fd/FD/NAME`, NUL-terminated, in `buf`.
+pub(crate) fn fd_path<'a>(buf: &'a mut [u8], fd: i32, name: &[u8]) -> Option<&'a CStr> {
+    let mut w = Writer { buf, len: 0 };
+    w.put(b"/proc/self/fd/")?;
+    w.put_uint(u64::try_from(fd).ok()?)?;
+    w.put(b"/")?;
+    w.put(name)?;
+    w.put(b"\0")?;
+    let len = w.len;
+    CStr::from_bytes_with_nul(w.buf.get(..len)?).ok()
+}
+
+/// `0 ID 1\n`: a one-line uid_map or gid_map that maps uid (gid) 0 inside to
+/// `id` outside.
+pub(crate) fn map_line(buf: &mut [u8; 32], id: u32) -> &[u8] {
+    let mut w = Writer {
+        buf: &mut buf[..],
+        len: 0,
+    };
+    // 2 + 10 + 3 bytes: always fits.
+    let _ = w.put(b"0 ").and_then(|()| w.put_uint(u64::from(id)));
+    let _ = w.put(b" 1\n");
+    let len = w.len;
+    &buf[..len]
+}
+
+/// A decimal number, surrounded by whitespace or not (a sysctl file).
+pub(crate) fn parse_uint(text: &[u8]) -> Option<u64> {
+    let text = text.trim_ascii();
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// The number after `KEY:` in `/proc/self/status`-style text.
+pub(crate) fn status_field(text: &[u8], key: &[u8]) -> Option<u64> {
+    text.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(b":")?;
+        parse_uint(rest)
+    })
+}
+
+/// Finds one variable in the NUL-separated `KEY=VALUE` records of
+/// `/proc/PID/environ`, fed in chunks of any size. The first record for the
+/// key counts, as with `getenv`; values longer than 16 bytes are not kept.
+pub(crate) struct EnvScan<'k> {
+    key: &'k [u8],
+    /// Bytes of the current record matched against `KEY=` so far, or `None`
+    /// once it cannot match.
+    matched: Option<usize>,
+    in_value: bool,
+    value: [u8; 16],
+    len: usize,
+    too_long: bool,
+    done: bool,
+}
+
+impl<'k> EnvScan<'k> {
+    pub(crate) fn new(key: &'k [u8]) -> Self {
+        EnvScan {
+            key,
+            matched: Some(0),
+            in_value: false,
+            value: [0; 16],
+            len: 0,
+            too_long: false,
+            done: false,
+        }
+    }
+
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            if self.done {
+                return;
+            }
+            if b == 0 {
+                if self.in_value {
+                    self.done = true;
+                    return;
+                }
+                self.matched = Some(0);
+                continue;
+            }
+            if self.in_value {
+                match self.value.get_mut(self.len) {
+                    Some(slot) => {
+                        *slot = b;
+                        self.len += 1;
+                    }
+                    None => self.too_long = true,
+                }
+                continue;
+            }
+            self.matched = match self.matched {
+                Some(i) if i == self.key.len() && b == b'=' => {
+                    self.in_value = true;
+                    None
+                }
+                Some(i) if self.key.get(i) == Some(&b) => Some(i + 1),
+                _ => None,
+            };
+        }
+    }
+
+    /// The value, if the key was found (a record cut short by the end of the
+    /// data counts).
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        (self.in_value && !self.too_long).then(|| &self.value[..self.len])
+    }
+}
+
+/// Appends to a fixed buffer; `None` when it is full.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
+    }
+
+    fn put_uint(&mut self, mut n: u64) -> Option<()> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.put(&digits[i..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_lines() {
+        let mut buf = [0u8; 32];
+        assert_eq!(map_line(&mut buf, 65534), b"0 65534 1\n");
+        assert_eq!(map_line(&mut buf, 0), b"0 0 1\n");
+        assert_eq!(map_line(&mut buf, u32::MAX), b"0 4294967295 1\n");
+    }
+
+    #[test]
+    fn fd_paths() {
+        let mut buf = [0u8; 320];
+        assert_eq!(
+            fd_path(&mut buf, 7, b"dbus").unwrap().to_bytes(),
+            b"/proc/self/fd/7/dbus"
+        );
+        let long = [b'x'; 255];
+        assert!(fd_path(&mut buf, i32::MAX, &long).is_some());
+        assert!(fd_path(&mut [0u8; 16], 3, b"too-long-for-it").is_none());
+        assert!(fd_path(&mut buf, -1, b"x").is_none());
+    }
+
+    #[test]
+    fn numbers_from_proc() {
+        assert_eq!(parse_uint(b"0\n"), Some(0));
+        assert_eq!(parse_uint(b" 15000 \n"), Some(15000));
+        assert_eq!(parse_uint(b""), None);
+        assert_eq!(parse_uint(b"1x"), None);
+        assert_eq!(parse_uint(b"99999999999999999999999"), None);
+        let status = b"Name:\tt\nThreads:\t3\nSeccomp:\t2\nSeccomp_filters:\t1\n";
+        assert_eq!(status_field(status, b"Threads"), Some(3));
+        assert_eq!(status_field(status, b"Seccomp"), Some(2));
+        assert_eq!(status_field(status, b"NoNewPrivs"), None);
+    }
+
+    fn scan(env: &[u8], chunk: usize) -> Option<Vec<u8>> {
+        let mut scan = EnvScan::new(b"NETNS_TEST_ROOTLESS");
+        for part in env.chunks(chunk) {
+            scan.feed(part);
+        }
+        scan.value().map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn environ_scan_finds_the_first_record_in_any_chunking() {
+        let env = b"PATH=/bin\0XNETNS_TEST_ROOTLESS=1\0NETNS_TEST_ROOTLESS_X=1\0\
+                    NETNS_TEST_ROOTLESS=0\0NETNS_TEST_ROOTLESS=1\0HOME=/\0";
+        for chunk in 1..env.len() {
+            assert_eq!(scan(env, chunk).as_deref(), Some(&b"0"[..]), "{chunk}");
+        }
+        assert_eq!(scan(b"A=NETNS_TEST_ROOTLESS=0\0", 3), None);
+        assert_eq!(scan(b"NETNS_TEST_ROOTLESS=", 4).as_deref(), Some(&b""[..]));
+        assert_eq!(
+            scan(b"NETNS_TEST_ROOTLESS=0", 4).as_deref(),
+            Some(&b"0"[..])
+        );
+        assert_eq!(scan(b"NETNS_TEST_ROOTLESS", 4), None);
+        assert_eq!(scan(b"NETNS_TEST_ROOTLESS=0123456789abcdefg\0", 5), None);
+        assert_eq!(scan(b"", 1), None);
+    }
+
+    #[test]
+    fn the_constructor_ran() {
+        assert_ne!(record().start, Start::NotRun);
+        assert!(record().uid.is_some());
+    }
+}
