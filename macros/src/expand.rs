@@ -1,12 +1,16 @@
-//! The expansion: the user's function nested, unchanged, in a test function
-//! whose whole body is one call to `::netns_test::__private::run_test`.
+//! The expansion: the user's function nested, unchanged, in a runner
+//! function whose whole body is one call to `::netns_test::__private::run_test`;
+//! a `#[test]` function that calls the runner, for libtest; and a
+//! registration of the runner, for the libtest-mimic harness of
+//! `netns_test::main!()`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Item, ItemFn, ReturnType, Visibility};
+use syn::{Attribute, Item, ItemFn, ReturnType, Visibility};
 
-use crate::attrs;
+use crate::attrs::{self, Place, ShouldPanic};
 use crate::errors::Errors;
 use crate::options::{Options, Runtime};
 use crate::signature::{self, Returns};
@@ -24,26 +28,59 @@ pub(crate) fn netns_test(args: TokenStream, item: TokenStream) -> TokenStream {
     let options = Options::parse(args, &mut errors);
     signature::check(&func.sig, &mut errors);
     let runtime = errors.check(options.runtime(func.sig.asyncness.is_some()));
-    match (errors.finish(), runtime) {
-        (Ok(()), Some(runtime)) => test_function(func, &options, runtime),
-        (Err(error), _) => with_error(plain_function(func), error),
-        (Ok(()), None) => unreachable!("a failed check leaves an error"),
+    let should_panic = errors.check(attrs::should_panic(&func.attrs));
+    if let Some(ShouldPanic::Yes | ShouldPanic::Expected(_)) = &should_panic {
+        if signature::returns(&func.sig.output) == Returns::Value {
+            errors.push(syn::Error::new_spanned(
+                &func.sig.output,
+                "a `#[should_panic]` test must return `()`, as with `#[test]`",
+            ));
+        }
+    }
+    match (errors.finish(), runtime, should_panic) {
+        (Ok(()), Some(runtime), Some(should_panic)) => {
+            test_function(func, &options, runtime, should_panic)
+        }
+        (Err(error), _, _) => with_error(plain_function(func), error),
+        (Ok(()), _, _) => unreachable!("a failed check leaves an error"),
     }
 }
 
-/// The test function. For `fn foo() -> R { body }`:
+/// The expansion of `#[netns_test(options)] fn foo() -> R { body }`, in three
+/// items:
 ///
 /// ```text
-/// #[user attributes] #[::core::prelude::v1::test]
-/// vis fn foo() -> Result<(), TestFailure> {   // `-> ..` only if R is not ()
+/// #[cfg(..)] #[other user attributes]
+/// fn __netns_test_foo() -> Result<(), TestFailure> {  // `-> ..` only if R is not ()
 ///     fn foo() -> R { body }
 ///     ::netns_test::__private::run_test(TestOptions { .. }, foo)
 /// }
+///
+/// #[cfg(..)] #[doc, test, should_panic, ignore attributes] #[::core::prelude::v1::test]
+/// vis fn foo() -> Result<(), TestFailure> { __netns_test_foo() }
+///
+/// #[cfg(..)]
+/// const _: () = {
+///     #[distributed_slice(::netns_test::__private::TESTS)]
+///     static TEST: Registration = Registration { .., run: || .. __netns_test_foo() .. };
+/// };
 /// ```
 ///
+/// Under libtest (`--test`), `foo` is the test and calls the runner. In a
+/// `harness = false` target, rustc drops every `#[test]` function, so the
+/// registration, which exists in both, is how `netns_test::main!()` finds
+/// the runner. Each item is used in either build: no dead code, no warning.
+///
 /// The nested function keeps `return` and `?` meaning what the user wrote;
-/// the outer one keeps the user's spans, so errors point at their code.
-fn test_function(func: ItemFn, options: &Options, runtime: Option<Runtime>) -> TokenStream {
+/// the test function keeps the user's spans, so errors point at their code.
+/// Attributes that act on the body (`#[serial]`, lint levels) go on the
+/// runner, so they work under both harnesses.
+fn test_function(
+    func: ItemFn,
+    options: &Options,
+    runtime: Option<Runtime>,
+    should_panic: ShouldPanic,
+) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -52,11 +89,17 @@ fn test_function(func: ItemFn, options: &Options, runtime: Option<Runtime>) -> T
     } = func;
     let (inner_attrs, outer_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(attrs::is_inner);
     let test_attr = (!attrs::has_test(&outer_attrs)).then(|| quote!(#[::core::prelude::v1::test]));
-    let should_panic = attrs::has_should_panic(&outer_attrs);
-    let name = match &options.name {
-        Some(name) => quote!(::core::option::Option::Some(#name)),
-        None => quote!(::core::option::Option::None),
+    let ignored = attrs::is_ignored(&outer_attrs);
+    let on = |places: &[Place]| -> Vec<&Attribute> {
+        outer_attrs
+            .iter()
+            .filter(|attr| places.contains(&attrs::place(attr)))
+            .collect()
     };
+    let test_attrs = on(&[Place::Test, Place::Everywhere]);
+    let runner_attrs = on(&[Place::Runner, Place::Everywhere]);
+    let cfg_attrs = on(&[Place::Everywhere]);
+
     let (output, call_span) = match &sig.output {
         ReturnType::Type(_, ty) if signature::returns(&sig.output) == Returns::Value => (
             Some(quote!(-> ::core::result::Result<(), ::netns_test::__private::TestFailure>)),
@@ -65,6 +108,7 @@ fn test_function(func: ItemFn, options: &Options, runtime: Option<Runtime>) -> T
         _ => (None, Span::call_site()),
     };
     let ident = &sig.ident;
+    let runner = format_ident!("__netns_test_{}", ident.unraw());
     let body = match runtime {
         None => quote!(#ident),
         Some(runtime) => {
@@ -75,38 +119,109 @@ fn test_function(func: ItemFn, options: &Options, runtime: Option<Runtime>) -> T
             quote_spanned!(span=> || ::netns_test::__private::block_on(#flavor, #ident()))
         }
     };
-    let fn_token = &sig.fn_token;
     let user_fn = ItemFn {
         attrs: inner_attrs,
         vis: Visibility::Inherited,
         sig: sig.clone(),
         block,
     };
-    let mut outer = quote!(#(#outer_attrs)* #test_attr #vis #fn_token #ident);
-    sig.paren_token.surround(&mut outer, |_| {});
-    output.to_tokens(&mut outer);
-    user_fn.block.brace_token.surround(&mut outer, |outer| {
-        // `..Default::default()` keeps this valid when the runtime adds a
-        // field; until then clippy, which lints inside macro expansions,
-        // calls it needless.
-        let options = quote! {
-            {
-                #![allow(clippy::needless_update)]
-                ::netns_test::__private::TestOptions {
-                    name: #name,
-                    should_panic: #should_panic,
-                    ..::core::default::Default::default()
-                }
+    let options = test_options(options, &should_panic);
+    // A return type the runtime rejects is blamed on this call: give it the
+    // span of the user's return type.
+    let call = quote_spanned! {call_span=>
+        ::netns_test::__private::run_test(#options, #body)
+    };
+    let runner_fn = quote! {
+        #(#runner_attrs)*
+        fn #runner() #output {
+            #user_fn
+            #call
+        }
+    };
+
+    let fn_token = &sig.fn_token;
+    let mut test_fn = quote!(#(#test_attrs)* #test_attr #vis #fn_token #ident);
+    sig.paren_token.surround(&mut test_fn, |_| {});
+    output.to_tokens(&mut test_fn);
+    test_fn.extend(quote!({ #runner() }));
+
+    let registration = registration(ident, &runner, ignored, &should_panic);
+    quote! {
+        #runner_fn
+        #test_fn
+        #(#cfg_attrs)*
+        #registration
+    }
+}
+
+/// The `TestOptions` the runner passes to `run_test`.
+fn test_options(options: &Options, should_panic: &ShouldPanic) -> TokenStream {
+    let some_or_none = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let name = some_or_none(options.name.as_ref().map(ToTokens::to_token_stream));
+    // `&LAB` coerces to `&'static dyn SuiteFixture`; if `LAB` is not a
+    // `static` `Fixture`, rustc says so at the user's path.
+    let fixture = some_or_none(
+        options
+            .fixture
+            .as_ref()
+            .map(|path| quote_spanned!(path.span()=> &#path)),
+    );
+    let host = some_or_none(options.host.as_ref().map(ToTokens::to_token_stream));
+    let exclusive = options.exclusive;
+    let should_panic = !matches!(should_panic, ShouldPanic::No);
+    // `..Default::default()` keeps this valid when the runtime adds a field;
+    // until then clippy, which lints inside macro expansions, calls it
+    // needless.
+    quote! {
+        {
+            #![allow(clippy::needless_update)]
+            ::netns_test::__private::TestOptions {
+                name: #name,
+                should_panic: #should_panic,
+                fixture: #fixture,
+                host: #host,
+                exclusive: #exclusive,
+                ..::core::default::Default::default()
             }
+        }
+    }
+}
+
+/// The test's entry in `::netns_test::__private::TESTS`, which the
+/// libtest-mimic harness of `netns_test::main!()` reads. In an anonymous
+/// `const` so that it adds no name to the user's module.
+fn registration(
+    ident: &syn::Ident,
+    runner: &syn::Ident,
+    ignored: bool,
+    should_panic: &ShouldPanic,
+) -> TokenStream {
+    // As libtest names it: `r#match` keeps its `r#`.
+    let name = ident.to_string();
+    let should_panic = match should_panic {
+        ShouldPanic::No => quote!(::netns_test::__private::ShouldPanic::No),
+        ShouldPanic::Yes => quote!(::netns_test::__private::ShouldPanic::Yes),
+        ShouldPanic::Expected(expected) => {
+            quote!(::netns_test::__private::ShouldPanic::Expected(#expected))
+        }
+    };
+    quote! {
+        const _: () = {
+            #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
+            #[linkme(crate = ::netns_test::__private::linkme)]
+            static TEST: ::netns_test::__private::Registration =
+                ::netns_test::__private::Registration {
+                    module_path: ::core::module_path!(),
+                    name: #name,
+                    ignored: #ignored,
+                    should_panic: #should_panic,
+                    run: || ::netns_test::__private::TestOutput::into_outcome(#runner()),
+                };
         };
-        // A return type the runtime rejects is blamed on this call: give it
-        // the span of the user's return type.
-        let call = quote_spanned! {call_span=>
-            ::netns_test::__private::run_test(#options, #body)
-        };
-        outer.extend(quote!(#user_fn #call));
-    });
-    outer
+    }
 }
 
 fn flavor(runtime: Runtime) -> TokenStream {
@@ -173,24 +288,53 @@ mod tests {
         expected.to_string()
     }
 
+    /// The options block for `name`/`should_panic`, the other fields left
+    /// at their defaults.
+    fn options(name: TokenStream, should_panic: bool) -> TokenStream {
+        quote! {
+            {
+                #![allow(clippy::needless_update)]
+                ::netns_test::__private::TestOptions {
+                    name: #name,
+                    should_panic: #should_panic,
+                    fixture: ::core::option::Option::None,
+                    host: ::core::option::Option::None,
+                    exclusive: false,
+                    ..::core::default::Default::default()
+                }
+            }
+        }
+    }
+
+    fn registration(ignored: bool, should_panic: TokenStream) -> TokenStream {
+        quote! {
+            const _: () = {
+                #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
+                #[linkme(crate = ::netns_test::__private::linkme)]
+                static TEST: ::netns_test::__private::Registration =
+                    ::netns_test::__private::Registration {
+                        module_path: ::core::module_path!(),
+                        name: "foo",
+                        ignored: #ignored,
+                        should_panic: #should_panic,
+                        run: || ::netns_test::__private::TestOutput::into_outcome(__netns_test_foo()),
+                    };
+            };
+        }
+    }
+
     #[test]
     fn plain_test() {
+        let options = options(quote!(::core::option::Option::None), false);
+        let registration = registration(false, quote!(::netns_test::__private::ShouldPanic::No));
         let expected = quote! {
-            #[::core::prelude::v1::test]
-            fn foo() {
+            fn __netns_test_foo() {
                 fn foo() { body(); }
-                ::netns_test::__private::run_test(
-                    {
-                        #![allow(clippy::needless_update)]
-                        ::netns_test::__private::TestOptions {
-                            name: ::core::option::Option::None,
-                            should_panic: false,
-                            ..::core::default::Default::default()
-                        }
-                    },
-                    foo
-                )
+                ::netns_test::__private::run_test(#options, foo)
             }
+            #[::core::prelude::v1::test]
+            fn foo() { __netns_test_foo() }
+            #registration
         };
         assert_eq!(expand("", "fn foo() { body(); }"), tokens(expected));
     }
@@ -202,75 +346,135 @@ mod tests {
             #[should_panic(expected = "boom")]
             pub(crate) fn foo() -> () { #![allow(unused)] body() }
         "#;
+        let options = options(quote!(::core::option::Option::Some("ns0")), true);
+        let registration = registration(
+            false,
+            quote!(::netns_test::__private::ShouldPanic::Expected("boom")),
+        );
         let expected = quote! {
+            fn __netns_test_foo() {
+                fn foo() -> () { #![allow(unused)] body() }
+                ::netns_test::__private::run_test(#options, foo)
+            }
             #[doc = " doc"]
             #[should_panic(expected = "boom")]
             #[::core::prelude::v1::test]
-            pub(crate) fn foo() {
-                fn foo() -> () { #![allow(unused)] body() }
-                ::netns_test::__private::run_test(
-                    {
-                        #![allow(clippy::needless_update)]
-                        ::netns_test::__private::TestOptions {
-                            name: ::core::option::Option::Some("ns0"),
-                            should_panic: true,
-                            ..::core::default::Default::default()
-                        }
-                    },
-                    foo
-                )
-            }
+            pub(crate) fn foo() { __netns_test_foo() }
+            #registration
         };
         assert_eq!(expand(r#"name = "ns0""#, item), tokens(expected));
     }
 
     #[test]
-    fn result_test_keeps_the_attributes_in_order_and_no_second_test_attribute() {
+    fn result_test_places_each_attribute_and_adds_no_second_test_attribute() {
         let item = r#"
-            #[ignore = "slow"] #[test] #[serial] #[cfg(unix)]
+            #[ignore = "slow"] #[test] #[serial] #[cfg(unix)] #[allow(unused)]
             fn foo() -> std::io::Result<()> { Ok(()) }
         "#;
+        let options = options(quote!(::core::option::Option::None), false);
+        let registration = registration(true, quote!(::netns_test::__private::ShouldPanic::No));
         let expected = quote! {
-            #[ignore = "slow"] #[test] #[serial] #[cfg(unix)]
-            fn foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
+            #[serial] #[cfg(unix)] #[allow(unused)]
+            fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
                 fn foo() -> std::io::Result<()> { Ok(()) }
-                ::netns_test::__private::run_test(
-                    {
-                        #![allow(clippy::needless_update)]
-                        ::netns_test::__private::TestOptions {
-                            name: ::core::option::Option::None,
-                            should_panic: false,
-                            ..::core::default::Default::default()
-                        }
-                    },
-                    foo
-                )
+                ::netns_test::__private::run_test(#options, foo)
             }
+            #[ignore = "slow"] #[test] #[cfg(unix)]
+            fn foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
+                __netns_test_foo()
+            }
+            #[cfg(unix)]
+            #registration
         };
         assert_eq!(expand("", item), tokens(expected));
     }
 
     #[test]
+    fn fixture_options() {
+        let output = expand(
+            r#"fixture = crate::LAB, host = "client", exclusive"#,
+            "fn foo() {}",
+        );
+        let fields = quote! {
+            name: ::core::option::Option::None,
+            should_panic: false,
+            fixture: ::core::option::Option::Some(&crate::LAB),
+            host: ::core::option::Option::Some("client"),
+            exclusive: true,
+        };
+        assert!(output.contains(&tokens(fields)), "{output}");
+        let output = expand("fixture = LAB, exclusive = false", "fn foo() {}");
+        let fields = quote! {
+            fixture: ::core::option::Option::Some(&LAB),
+            host: ::core::option::Option::None,
+            exclusive: false,
+        };
+        assert!(output.contains(&tokens(fields)), "{output}");
+    }
+
+    #[test]
+    fn should_panic_forms_reach_the_registration() {
+        let yes = expand("", "#[should_panic] fn foo() {}");
+        assert!(yes.contains(&tokens(quote!(should_panic: true,))), "{yes}");
+        assert!(
+            yes.contains(&tokens(quote!(
+                should_panic: ::netns_test::__private::ShouldPanic::Yes,
+            ))),
+            "{yes}"
+        );
+        let expected = expand("", r#"#[should_panic = "x"] fn foo() {}"#);
+        assert!(
+            expected.contains(&tokens(quote!(
+                should_panic: ::netns_test::__private::ShouldPanic::Expected("x"),
+            ))),
+            "{expected}"
+        );
+        let ignored = expand("", "#[ignore] fn foo() {}");
+        assert!(
+            ignored.contains(&tokens(quote!(ignored: true,))),
+            "{ignored}"
+        );
+    }
+
+    #[test]
+    fn should_panic_on_a_result_test_is_an_error() {
+        let output = expand(
+            "",
+            "#[should_panic] fn foo() -> Result<(), String> { Ok(()) }",
+        );
+        assert!(
+            output.contains("a `#[should_panic]` test must return `()`"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn raw_identifiers_are_named_as_libtest_names_them() {
+        let output = expand("", "fn r#match() {}");
+        assert!(output.contains("fn __netns_test_match ()"), "{output}");
+        assert!(output.contains(r#"name : "r#match""#), "{output}");
+    }
+
+    #[test]
     fn async_test() {
+        let options = options(quote!(::core::option::Option::None), false);
+        let registration = registration(false, quote!(::netns_test::__private::ShouldPanic::No));
         let expected = quote! {
-            #[::core::prelude::v1::test]
-            fn foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
+            fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
                 async fn foo() -> Result<(), E> { body().await }
                 ::netns_test::__private::run_test(
-                    {
-                        #![allow(clippy::needless_update)]
-                        ::netns_test::__private::TestOptions {
-                            name: ::core::option::Option::None,
-                            should_panic: false,
-                            ..::core::default::Default::default()
-                        }
-                    },
+                    #options,
                     || ::netns_test::__private::block_on(
                         ::netns_test::__private::Flavor::CurrentThread,
                         foo()
                     )
                 )
             }
+            #[::core::prelude::v1::test]
+            fn foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
+                __netns_test_foo()
+            }
+            #registration
         };
         assert_eq!(
             expand("", "async fn foo() -> Result<(), E> { body().await }"),

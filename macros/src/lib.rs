@@ -79,6 +79,41 @@ mod signature;
 ///   # fn main() {}
 ///   ```
 ///
+/// - `fixture = LAB`: run in a host of a suite fixture, the path of a
+///   `static LAB: Fixture<..>` (built once per test process, on first use,
+///   and shared by the tests that name it). With it:
+///   - `host = "client"`: the host (namespace) of the fixture that the body
+///     runs in;
+///   - `exclusive` (or `exclusive = true`): no other test of the fixture runs
+///     while this one does, for a test that changes the fixture.
+///
+///   `name` and `fixture` exclude each other.
+///
+///   ```no_run
+///   use netns_test::{netns_test, Fixture, Network, Topology};
+///
+///   static LAB: Fixture<Network> = Fixture::new("lab", || {
+///       Topology::new()
+///           .host("client")
+///           .host("server")
+///           .link("client", "eth0", "server", "eth0")
+///           .addr("client", "eth0", "192.0.2.1/24")
+///           .addr("server", "eth0", "192.0.2.2/24")
+///           .build()
+///   });
+///
+///   #[netns_test(fixture = LAB, host = "client")]
+///   fn client_has_its_address() {
+///       std::net::UdpSocket::bind("192.0.2.1:0").unwrap();
+///   }
+///
+///   #[netns_test(fixture = LAB, host = "server", exclusive)]
+///   fn changes_the_server() {
+///       // No other test of LAB runs meanwhile.
+///   }
+///   # fn main() {}
+///   ```
+///
 /// A misspelt or misplaced option is a compile error that points at it and
 /// says what would work.
 ///
@@ -99,13 +134,14 @@ mod signature;
 /// ```
 ///
 /// # `#[should_panic]`, `#[ignore]` and other attributes
-/// Attributes on the function stay on the test, in their order:
+/// Attributes on the function keep their meaning, in their order:
 /// `#[should_panic]` (which requires the `()` return type, as for `#[test]`),
-/// `#[ignore]`, `#[cfg(..)]`, doc comments, lints, and other test attributes
-/// such as serial_test's `#[serial]`. A panic in the body reaches libtest
-/// with its message, so `#[should_panic(expected = "..")]` matches it. A test
-/// whose namespace could not be set up did not run: it fails, with or without
-/// `#[should_panic]`.
+/// `#[ignore]`, `#[cfg(..)]`, doc comments, lints, and attributes that wrap
+/// the body, such as serial_test's `#[serial]`. A panic in the body reaches
+/// libtest with its message, so `#[should_panic(expected = "..")]` matches
+/// it. A test whose namespace could not be set up did not run: it fails, with
+/// or without `#[should_panic]` (under the harness of `netns_test::main!()`,
+/// a test that cannot run for want of privilege is reported as ignored).
 ///
 /// Put no `#[test]` before `#[netns_test]`: that one would register the test
 /// a second time. After it, or not at all, is fine.
@@ -129,14 +165,13 @@ mod signature;
 /// ```
 ///
 /// # What it expands to
-/// The function, unchanged, inside a test function of the same name whose
-/// body is one call into the runtime:
+/// The function, unchanged, inside a runner function whose body is one call
+/// into the runtime; a test function of the user's name that calls the
+/// runner; and the runner's entry in the list that the libtest-mimic harness
+/// of `netns_test::main!()` reads:
 ///
 /// ```ignore
-/// /// doc
-/// #[should_panic(expected = "boom")]
-/// #[::core::prelude::v1::test]
-/// fn foo() {
+/// fn __netns_test_foo() {
 ///     fn foo() { /* the body */ }
 ///     ::netns_test::__private::run_test(
 ///         {
@@ -144,16 +179,45 @@ mod signature;
 ///             ::netns_test::__private::TestOptions {
 ///                 name: ::core::option::Option::Some("ns0"),
 ///                 should_panic: true,
+///                 fixture: ::core::option::Option::None,
+///                 host: ::core::option::Option::None,
+///                 exclusive: false,
 ///                 ..::core::default::Default::default()
 ///             }
 ///         },
 ///         foo
 ///     )
 /// }
+///
+/// /// doc
+/// #[should_panic(expected = "boom")]
+/// #[::core::prelude::v1::test]
+/// fn foo() { __netns_test_foo() }
+///
+/// const _: () = {
+///     #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
+///     #[linkme(crate = ::netns_test::__private::linkme)]
+///     static TEST: ::netns_test::__private::Registration = ::netns_test::__private::Registration {
+///         module_path: ::core::module_path!(),
+///         name: "foo",
+///         ignored: false,
+///         should_panic: ::netns_test::__private::ShouldPanic::Expected("boom"),
+///         run: || ::netns_test::__private::TestOutput::into_outcome(__netns_test_foo()),
+///     };
+/// };
 /// ```
 ///
-/// for `#[netns_test(name = "ns0")] #[should_panic(expected = "boom")] fn
-/// foo() { .. }`. A test that returns `Result<(), E>` returns
+/// for `#[netns_test(name = "ns0")]` on `/// doc`
+/// `#[should_panic(expected = "boom")] fn foo() { .. }`. Under libtest, `foo` is the test. A
+/// `harness = false` target is built without `--test`, so rustc drops `foo`,
+/// and `netns_test::main!()` finds the test through its entry instead; the
+/// runner is used either way, so neither build warns about dead code.
+/// `#[test]`, `#[should_panic]`, `#[ignore]`, doc comments and `#[cfg_attr]`
+/// stay on `foo`; `#[cfg]` goes on all three items; any other attribute
+/// (`#[serial]`, lint levels) goes on the runner, so it acts under both
+/// harnesses.
+///
+/// A test that returns `Result<(), E>` returns
 /// `Result<(), netns_test::__private::TestFailure>` (which prints as `E`
 /// did); an `async fn foo` stays `async` inside, and the call becomes
 /// `run_test(options, || block_on(Flavor::CurrentThread, foo()))`. The test

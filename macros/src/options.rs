@@ -1,13 +1,14 @@
 //! The `name = value` options of `#[netns_test(...)]`.
 //!
 //! To add an option: a row in [`KNOWN`], a field in [`Options`] and an arm in
-//! [`Options::set`]. Checks that need the function (an option that only fits
-//! an `async fn`) go in [`Options::runtime`].
+//! [`Options::set`]. Checks between options go in [`Options::check_together`];
+//! checks that need the function (an option that only fits an `async fn`) go
+//! in [`Options::runtime`].
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Path, Token};
 
 use crate::errors::Errors;
 use crate::hint::did_you_mean;
@@ -17,6 +18,9 @@ const KNOWN: &[(&str, &str)] = &[
     ("name", r#"name = "ns0""#),
     ("flavor", r#"flavor = "multi_thread""#),
     ("worker_threads", "worker_threads = 2"),
+    ("fixture", "fixture = LAB"),
+    ("host", r#"host = "client""#),
+    ("exclusive", "exclusive"),
 ];
 
 /// The values of `flavor`, as tokio's `#[tokio::test]` spells them.
@@ -31,8 +35,16 @@ pub(crate) struct Options {
     flavor: Option<(bool, MetaNameValue)>,
     /// `worker_threads = N`, N >= 1.
     worker_threads: Option<(usize, MetaNameValue)>,
-    /// Options seen so far, to report a second `name = ..`.
-    seen: Vec<String>,
+    /// `fixture = LAB`: the path of a `static` `Fixture`.
+    pub(crate) fixture: Option<Path>,
+    /// `host = "client"`: a host of the fixture.
+    pub(crate) host: Option<LitStr>,
+    /// `exclusive` or `exclusive = true`: no other test of the fixture runs
+    /// meanwhile.
+    pub(crate) exclusive: bool,
+    /// The keys of the options seen so far, to report a second `name = ..`
+    /// and to point at options that do not go together.
+    seen: Vec<Ident>,
 }
 
 /// The tokio runtime an `async fn` test body runs on.
@@ -57,6 +69,7 @@ impl Options {
                 errors.check(options.set(meta));
             }
         }
+        options.check_together(errors);
         options
     }
 
@@ -66,11 +79,15 @@ impl Options {
         let Some(&(_, example)) = KNOWN.iter().find(|(known, _)| *known == name) else {
             return Err(unknown_option(key));
         };
-        if self.seen.contains(&name) {
+        if self.seen.iter().any(|seen| *seen == name) {
             let msg = format!("option `{name}` is set twice; keep one");
             return Err(syn::Error::new(key.span(), msg));
         }
-        self.seen.push(name.clone());
+        self.seen.push(key.clone());
+        if name == "exclusive" {
+            self.exclusive = parse_exclusive(&meta)?;
+            return Ok(());
+        }
         let nv = match meta {
             Meta::NameValue(nv) => nv,
             other => {
@@ -82,9 +99,42 @@ impl Options {
             "name" => self.name = Some(parse_name(&nv.value)?),
             "flavor" => self.flavor = Some((parse_flavor(&nv.value)?, nv)),
             "worker_threads" => self.worker_threads = Some((parse_worker_threads(&nv.value)?, nv)),
+            "fixture" => self.fixture = Some(parse_fixture(&nv.value)?),
+            "host" => self.host = Some(parse_host(&nv.value)?),
             _ => unreachable!("every row of KNOWN has an arm"),
         }
         Ok(())
+    }
+
+    /// Where the option `key` was written, if it was.
+    fn key_span(&self, key: &str) -> Option<Span> {
+        self.seen.iter().find(|seen| *seen == key).map(Ident::span)
+    }
+
+    /// Options that need or exclude each other: `host` and `exclusive` are
+    /// about a fixture, and a test runs either in a named namespace or in a
+    /// fixture's host, not both.
+    fn check_together(&self, errors: &mut Errors) {
+        let position = |key: &str| self.seen.iter().position(|seen| *seen == key);
+        if let (Some(name), Some(fixture)) = (position("name"), position("fixture")) {
+            let msg = "`name` and `fixture` exclude each other: the test runs either in the \
+                       named namespace or in a host of the fixture; keep one";
+            // Point at whichever came second: that is the one to reconsider.
+            errors.push(syn::Error::new(self.seen[name.max(fixture)].span(), msg));
+        }
+        if position("fixture").is_some() {
+            return;
+        }
+        if let Some(host) = self.key_span("host") {
+            let msg = "`host` picks a host of a fixture: add `fixture = LAB`, the path of a \
+                       `static LAB: Fixture<..>`";
+            errors.push(syn::Error::new(host, msg));
+        }
+        if let Some(exclusive) = self.key_span("exclusive") {
+            let msg = "`exclusive` asks for sole use of a fixture: add `fixture = LAB`, or drop \
+                       it (a test without a fixture has its namespace to itself)";
+            errors.push(syn::Error::new(exclusive, msg));
+        }
     }
 
     /// The runtime for the body: `None` for a plain `fn`. `flavor` and
@@ -181,6 +231,54 @@ pub(crate) fn validate_name(name: &str) -> Result<(), String> {
         return Err("namespace name contains a NUL byte; the kernel would cut it there".into());
     }
     Ok(())
+}
+
+/// `fixture = LAB`, `fixture = crate::fixtures::LAB`: a path, which the
+/// runtime's types check to be a `static` `Fixture`.
+fn parse_fixture(value: &Expr) -> syn::Result<Path> {
+    match value {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Ok(path.path.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if syn::parse_str::<Path>(&s.value()).is_ok() => {
+            let msg = format!(
+                "`fixture` takes the path of a `static`, not a string: write `fixture = {}`",
+                s.value()
+            );
+            Err(syn::Error::new(s.span(), msg))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`fixture` takes the path of a `static` `Fixture`, for example `fixture = LAB` \
+             or `fixture = crate::LAB`",
+        )),
+    }
+}
+
+fn parse_host(value: &Expr) -> syn::Result<LitStr> {
+    let lit = string_literal(value, "host", "client")?;
+    if lit.value().is_empty() {
+        let msg = "host name is empty; name one of the fixture's hosts, e.g. `host = \"client\"`";
+        return Err(syn::Error::new(lit.span(), msg));
+    }
+    Ok(lit)
+}
+
+/// `exclusive` alone, or `exclusive = true` / `exclusive = false`.
+fn parse_exclusive(meta: &Meta) -> syn::Result<bool> {
+    let msg =
+        "`exclusive` is a flag: write `exclusive`, or `exclusive = true` / `exclusive = false`";
+    match meta {
+        Meta::Path(_) => Ok(true),
+        Meta::NameValue(MetaNameValue {
+            value: Expr::Lit(ExprLit {
+                lit: Lit::Bool(b), ..
+            }),
+            ..
+        }) => Ok(b.value),
+        Meta::NameValue(nv) => Err(syn::Error::new_spanned(&nv.value, msg)),
+        Meta::List(list) => Err(syn::Error::new_spanned(list, msg)),
+    }
 }
 
 fn parse_flavor(value: &Expr) -> syn::Result<bool> {
@@ -319,7 +417,10 @@ mod tests {
         );
         assert_eq!(
             errors_of("colour = 1"),
-            ["unknown option `colour`; the options are `name`, `flavor`, `worker_threads`"]
+            [
+                "unknown option `colour`; the options are `name`, `flavor`, `worker_threads`, \
+                 `fixture`, `host`, `exclusive`"
+            ]
         );
     }
 
@@ -355,7 +456,8 @@ mod tests {
         );
         assert_eq!(
             errors_of("a::name = 1")[0],
-            "expected an option name, one of `name`, `flavor`, `worker_threads`"
+            "expected an option name, one of `name`, `flavor`, `worker_threads`, `fixture`, \
+             `host`, `exclusive`"
         );
     }
 
@@ -456,5 +558,87 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors[0].starts_with("`flavor` picks the tokio runtime of an `async fn` test"));
         assert!(errors[1].starts_with("`worker_threads` picks"));
+    }
+
+    #[test]
+    fn fixture_options() {
+        let (options, errors) =
+            parse(r#"fixture = crate::fixtures::LAB, host = "client", exclusive"#);
+        assert!(errors.is_empty(), "{errors:?}");
+        let fixture = options.fixture.unwrap();
+        let segments: Vec<String> = fixture
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        assert_eq!(segments, ["crate", "fixtures", "LAB"]);
+        assert_eq!(options.host.unwrap().value(), "client");
+        assert!(options.exclusive);
+        for (args, exclusive) in [
+            ("fixture = LAB", false),
+            ("fixture = LAB, exclusive = true", true),
+            ("fixture = LAB, exclusive = false", false),
+        ] {
+            let (options, errors) = parse(args);
+            assert!(errors.is_empty(), "{args}: {errors:?}");
+            assert_eq!(options.exclusive, exclusive, "{args}");
+        }
+    }
+
+    #[test]
+    fn bad_fixture_options() {
+        assert_eq!(
+            errors_of(r#"fixture = "LAB""#),
+            ["`fixture` takes the path of a `static`, not a string: write `fixture = LAB`"]
+        );
+        assert_eq!(
+            errors_of("fixture = &LAB"),
+            [
+                "`fixture` takes the path of a `static` `Fixture`, for example `fixture = LAB` \
+                 or `fixture = crate::LAB`"
+            ]
+        );
+        assert_eq!(
+            errors_of("fixture"),
+            ["option `fixture` needs a value: write `fixture = LAB`"]
+        );
+        assert_eq!(
+            errors_of("fixture = LAB, host = client"),
+            [r#"`host` takes a string literal; write `host = "client"`"#]
+        );
+        assert_eq!(
+            errors_of(r#"fixture = LAB, host = """#),
+            [r#"host name is empty; name one of the fixture's hosts, e.g. `host = "client"`"#]
+        );
+        let flag =
+            "`exclusive` is a flag: write `exclusive`, or `exclusive = true` / `exclusive = false`";
+        assert_eq!(errors_of("fixture = LAB, exclusive = 1"), [flag]);
+        assert_eq!(errors_of("fixture = LAB, exclusive(true)"), [flag]);
+        assert_eq!(
+            errors_of("fixture = LAB, exclusive, exclusive"),
+            ["option `exclusive` is set twice; keep one"]
+        );
+        assert_eq!(
+            did_you_mean("fixtures", &["name", "fixture"]),
+            Some("fixture")
+        );
+        assert_eq!(
+            errors_of("exclusiv"),
+            ["unknown option `exclusiv`; did you mean `exclusive`?"]
+        );
+    }
+
+    #[test]
+    fn fixture_options_that_do_not_go_together() {
+        let both = "`name` and `fixture` exclude each other: the test runs either in the named \
+                    namespace or in a host of the fixture; keep one";
+        assert_eq!(errors_of(r#"name = "ns0", fixture = LAB"#), [both]);
+        assert_eq!(errors_of(r#"fixture = LAB, name = "ns0""#), [both]);
+        let errors = errors_of(r#"host = "client", exclusive"#);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("`host` picks a host of a fixture: add `fixture = LAB`"));
+        assert!(errors[1].starts_with("`exclusive` asks for sole use of a fixture"));
+        // A misspelt fixture is reported once, not again through `host`.
+        assert_eq!(errors_of(r#"fixture = "LAB", host = "client""#).len(), 1);
     }
 }
