@@ -162,7 +162,13 @@ impl<T, E: fmt::Display> Fixture<T, E> {
 fn lock_path(name: &str) -> PathBuf {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from(LOCK_DIR).join(format!("fixture-{safe}.lock"))
 }

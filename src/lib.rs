@@ -20,6 +20,9 @@
 //!   exactly as iproute2's `ip netns add` makes them, so `ip netns` sees ours
 //!   and we can use theirs.
 //! - [`RunDir`]: the iproute2 run directory, `/run/netns`.
+//! - [`main!`]: a `harness = false` test target's `main`, running its
+//!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
+//!   test which cannot run here as ignored, with the reason.
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
@@ -32,25 +35,37 @@
 //! # Privileges
 //! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
 //! as yourself and run the test binaries with the `sudo -E` runner of
-//! `.cargo/config.toml` (see the README). Without the privilege a test fails
-//! with one line that says so; it never passes without having run.
+//! `.cargo/config.toml` (see the README). Without root, where the kernel
+//! allows unprivileged user namespaces, test binaries run rootless: before
+//! `main` they enter a user namespace of their own, and named namespaces live
+//! in a `/run/netns` private to the process ([`Privilege::Rootless`]; README,
+//! "Rootless"). Where neither works a test fails with one line that says why;
+//! it never passes without having run.
 
 #![warn(missing_docs)]
 
 mod error;
-mod fixture;
 mod exec;
+mod fixture;
+pub mod harness;
+mod link;
 mod netlink;
 mod netns;
 mod privilege;
+mod rootless;
 mod rundir;
 mod runner;
 mod sys;
+mod topology;
 
 pub use error::{Error, Result};
+pub use fixture::{Fixture, FixtureGuard, Hosts};
+pub use link::{validate_link_name, Addr, Link, Route, MAX_LINK_NAME_LEN};
 pub use netns::Netns;
 pub use privilege::{Privilege, Unavailable};
+pub use rootless::ROOTLESS_ENV;
 pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+pub use topology::{Network, Topology};
 
 pub use netns_test_macros::netns_test;
 
@@ -66,4 +81,9 @@ pub mod __private {
     #[cfg(not(feature = "tokio"))]
     pub use crate::runner::TokioFeatureRequired;
     pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
+    // `no_rootless!()`: the binary's opt-out of rootless mode.
+    pub use crate::rootless::opt_out as opt_out_of_rootless;
+    // The registration of each test for the harness of `main!()`.
+    pub use crate::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    pub use linkme;
 }
