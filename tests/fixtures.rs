@@ -265,3 +265,48 @@ fn two_processes_use_the_same_named_fixture() {
         assert!(left.is_empty(), "process {pid} left {left:?}");
     }
 }
+
+// ---- Exclusive use across processes ----------------------------------------
+
+#[netns_test(fixture = LAB, host = "client")]
+#[ignore = "fixture: run by exclusive_use_holds_off_other_processes"]
+fn fixture_lab_user() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    println!("entered at {}", now.as_millis());
+}
+
+/// While this process holds LAB exclusively, a test of LAB in another
+/// process waits (the `flock` on the fixture's lock file); it enters only
+/// after the release.
+#[test]
+fn exclusive_use_holds_off_other_processes() {
+    let hold = LAB.lock(true).unwrap();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "fixture_lab_user", "--nocapture"])
+        .env(FIXTURE_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let released = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    drop(hold);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let entered: u128 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("entered at "))
+        .unwrap_or_else(|| panic!("{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        entered >= released.as_millis(),
+        "entered at {entered}, released at {}",
+        released.as_millis()
+    );
+}
