@@ -1,49 +1,4 @@
-//! Suite fixtures: a value (typically a [`Network`]) built once per test
-//! process, on first use, and shared by many tests.
-//!
-//! ```no_run
-//! use netns_test::{netns_test, Fixture, Network, Topology};
-//!
-//! static LAB: Fixture<Network> = Fixture::new("lab", || {
-//!     Topology::new()
-//!         .host("client")
-//!         .host("server")
-//!         .link("client", "eth0", "server", "eth0")
-//!         .addr("client", "eth0", "192.0.2.1/24")
-//!         .addr("server", "eth0", "192.0.2.2/24")
-//!         .build()
-//! });
-//!
-//! #[netns_test(fixture = LAB, host = "client")]
-//! fn client_reaches_server() {
-//!     let lab = LAB.get().unwrap();
-//!     let server = lab.host("server");
-//!     let listener = server.run(|| std::net::TcpListener::bind("192.0.2.2:8080")).unwrap().unwrap();
-//!     std::net::TcpStream::connect("192.0.2.2:8080").unwrap();
-//!     listener.accept().unwrap();
-//! }
-//! ```
-//!
-//! # Once per suite
-//! "Once" means once per test *process*. Under `cargo test` each test target
-//! is one process, so its tests share one fixture. Under `cargo nextest run`
-//! every test is a process of its own, so each test builds its own copy: the
-//! tests stay correct, the building is repeated. Two processes never share
-//! namespaces: a fixture's hosts are anonymous, or named per process
-//! ([`Topology::named`](crate::Topology::named)).
-//!
-//! # Teardown
-//! Anonymous namespaces vanish with the process. Named ones are removed at
-//! normal process exit (an `atexit` handler, so after libtest's last test),
-//! or after the last test by the [harness](crate::harness). A killed process
-//! leaves named ones behind; the next build of the same named topology
-//! removes them.
-//!
-//! # Exclusive use
-//! `#[netns_test(fixture = LAB, host = "r", exclusive)]` runs while no other
-//! test of `LAB` runs, in this process (a read-write lock) and in other
-//! processes on this machine (`flock` on `/run/netns-test/fixture-NAME.lock`,
-//! shared by ordinary tests and exclusive for this one).
+//! Suite fixtures: a value built once per test process and shared by tests.
 
 use std::fmt;
 use std::fs::File;
@@ -59,7 +14,52 @@ use crate::topology::Network;
 use crate::Netns;
 
 /// A value built once per test process, on first use, by whichever test
-/// reaches it first; the others wait for it. See the [module docs](self).
+/// reaches it first; the others wait for it. Typically a [`Network`] that
+/// many tests run in.
+///
+/// ```no_run
+/// use netns_test::{netns_test, Fixture, Network, Topology};
+///
+/// static LAB: Fixture<Network> = Fixture::new("lab", || {
+///     Topology::new()
+///         .host("client")
+///         .host("server")
+///         .link("client", "eth0", "server", "eth0")
+///         .addr("client", "eth0", "192.0.2.1/24")
+///         .addr("server", "eth0", "192.0.2.2/24")
+///         .build()
+/// });
+///
+/// #[netns_test(fixture = LAB, host = "client")]
+/// fn client_reaches_server() {
+///     let lab = LAB.get().unwrap();
+///     let server = lab.host("server");
+///     let listener = server.run(|| std::net::TcpListener::bind("192.0.2.2:8080")).unwrap().unwrap();
+///     std::net::TcpStream::connect("192.0.2.2:8080").unwrap();
+///     listener.accept().unwrap();
+/// }
+/// ```
+///
+/// # Once per suite
+/// "Once" means once per test *process*. Under `cargo test` each test target
+/// is one process, so its tests share one fixture. Under `cargo nextest run`
+/// every test is a process of its own, so each test builds its own copy: the
+/// tests stay correct, the building is repeated. Two processes never share
+/// namespaces: a fixture's hosts are anonymous, or named per process
+/// ([`Topology::named`](crate::Topology::named)).
+///
+/// # Teardown
+/// Anonymous namespaces vanish with the process. Named ones are removed at
+/// normal process exit (an `atexit` handler, so after libtest's last test),
+/// or after the last test by the [harness](crate::harness). A killed process
+/// leaves named ones behind; the next build of the same named topology
+/// removes them.
+///
+/// # Exclusive use
+/// `#[netns_test(fixture = LAB, host = "r", exclusive)]` runs while no other
+/// test of `LAB` runs, in this process (a read-write lock) and in other
+/// processes on this machine (`flock` on `/run/netns-test/fixture-NAME.lock`,
+/// shared by ordinary tests and exclusive for this one).
 ///
 /// `T` is what the setup returns, typically a [`Network`]. `E` is its error
 /// type (anything `Display`): a failed setup is kept, and every test that

@@ -1,27 +1,4 @@
-//! Declarative topologies: hosts (network namespaces) joined by veth pairs
-//! and bridges, with addresses and routes, built in one call.
-//!
-//! ```no_run
-//! use netns_test::Topology;
-//!
-//! // client -- router -- server, IPv4 and IPv6 on two subnets.
-//! let net = Topology::new()
-//!     .host("client")
-//!     .router("router")
-//!     .host("server")
-//!     .link("client", "eth0", "router", "eth0")
-//!     .link("router", "eth1", "server", "eth0")
-//!     .addr("client", "eth0", "192.0.2.2/24")
-//!     .addr("router", "eth0", "192.0.2.1/24")
-//!     .addr("router", "eth1", "198.51.100.1/24")
-//!     .addr("server", "eth0", "198.51.100.2/24")
-//!     .route("client", "default", "192.0.2.1")
-//!     .route("server", "default", "198.51.100.1")
-//!     .build()?;
-//! let server = net.ipv4("server", "eth0");
-//! net.host("client").run(|| std::net::TcpStream::connect((server, 8080)))?;
-//! # Ok::<(), netns_test::Error>(())
-//! ```
+//! Declarative topologies: hosts joined by veth pairs and bridges.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -34,6 +11,28 @@ use crate::rundir::{validate_name, RunDir};
 use crate::Netns;
 
 /// A topology to build: hosts, links, LAN segments, addresses and routes.
+///
+/// ```no_run
+/// use netns_test::Topology;
+///
+/// // client -- router -- server, IPv4 and IPv6 on two subnets.
+/// let net = Topology::new()
+///     .host("client")
+///     .router("router")
+///     .host("server")
+///     .link("client", "eth0", "router", "eth0")
+///     .link("router", "eth1", "server", "eth0")
+///     .addr("client", "eth0", "192.0.2.2/24")
+///     .addr("router", "eth0", "192.0.2.1/24")
+///     .addr("router", "eth1", "198.51.100.1/24")
+///     .addr("server", "eth0", "198.51.100.2/24")
+///     .route("client", "default", "192.0.2.1")
+///     .route("server", "default", "198.51.100.1")
+///     .build()?;
+/// let server = net.ipv4("server", "eth0");
+/// net.host("client").run(|| std::net::TcpStream::connect((server, 8080)))?;
+/// # Ok::<(), netns_test::Error>(())
+/// ```
 ///
 /// Every method only records a step; [`Topology::build`] checks all of them
 /// (names, addresses, references to hosts) before it creates anything, then
