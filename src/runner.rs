@@ -141,16 +141,100 @@ where
     // Tests of one process that name the same namespace take turns.
     let lock = name_lock(name);
     let _turn = lock.lock();
-    let ns = match crate::Netns::create(name) {
-        Ok(ns) => ns,
+    let ns = match create_owned(name) {
+        Ok(owned) => owned,
+        Err(crate::Error::AlreadyExists { .. }) if owner::is_dead(name) => {
+            // Left by a test process that was killed before it could remove
+            // it (DESIGN.md 3.11): remove it, then create it anew.
+            crate::Netns::open(name)?.delete()?;
+            owner::forget(name);
+            create_owned(name)?
+        }
         // Made by someone else (`ip netns add`, another process): join it,
         // and leave it as it was found.
-        Err(crate::Error::AlreadyExists { .. }) => crate::Netns::open(name)?,
+        Err(crate::Error::AlreadyExists { .. }) => Owned {
+            ns: Some(crate::Netns::open(name)?),
+            owner: None,
+        },
         Err(e) => return Err(e),
     };
     // `ns` drops after the body, pass or fail (a panic resumes after the
-    // drop), removing the namespace if `create` made it.
-    ns.run(move || f().into_output())
+    // drop), removing the namespace if it was created here.
+    ns.run(f)
+}
+
+fn create_owned(name: &str) -> crate::Result<Owned> {
+    let ns = crate::Netns::create(name)?;
+    owner::record(name);
+    Ok(Owned {
+        ns: Some(ns),
+        owner: Some(name.to_owned()),
+    })
+}
+
+/// A named namespace for one test: removed on drop if this process created
+/// it, then its owner record.
+struct Owned {
+    ns: Option<crate::Netns>,
+    owner: Option<String>,
+}
+
+impl Owned {
+    fn run<R, F>(&self, f: F) -> crate::Result<R::Output>
+    where
+        R: TestReturn,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        let ns = self.ns.as_ref().expect("present until drop");
+        ns.run(move || f().into_output())
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        drop(self.ns.take());
+        if let Some(name) = &self.owner {
+            owner::forget(name);
+        }
+    }
+}
+
+/// Owner records of the named namespaces that `#[netns_test(name = ..)]`
+/// creates: `netns-test/owners/NAME` beside the run directory (never in it:
+/// iproute2 lists every entry there), holding the creating process's pid. A
+/// record whose process is gone marks a namespace left by a killed run.
+mod owner {
+    use std::path::PathBuf;
+
+    fn path(name: &str) -> PathBuf {
+        let run_dir = crate::RunDir::get().path();
+        let parent = run_dir.parent().unwrap_or(run_dir);
+        parent.join("netns-test").join("owners").join(name)
+    }
+
+    /// Best effort: without a record, a leftover is joined, not replaced.
+    pub(super) fn record(name: &str) {
+        let path = path(name);
+        if let Some(dir) = path.parent() {
+            let _ = crate::sys::mkdir_0755(dir);
+        }
+        let _ = std::fs::write(&path, std::process::id().to_string());
+    }
+
+    pub(super) fn forget(name: &str) {
+        let _ = std::fs::remove_file(path(name));
+    }
+
+    /// The record names a process that no longer exists.
+    pub(super) fn is_dead(name: &str) -> bool {
+        let Ok(pid) = std::fs::read_to_string(path(name)) else {
+            return false;
+        };
+        let pid = pid.trim();
+        !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !std::path::Path::new("/proc").join(pid).exists()
+    }
 }
 
 /// A test of a suite fixture: hold it (shared or exclusive), build it on

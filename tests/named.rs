@@ -310,3 +310,50 @@ fn setns_from_a_child_process_sees_ours() {
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), name);
 }
+
+fn owner_record(name: &str) -> std::path::PathBuf {
+    RunDir::get()
+        .path()
+        .parent()
+        .unwrap()
+        .join("netns-test/owners")
+        .join(name)
+}
+
+/// DESIGN.md 3.11: a named test's namespace left by a killed run (its owner
+/// record names a process that is gone) is replaced, then removed; one whose
+/// owner lives is joined and left.
+#[test]
+fn a_leftover_of_a_killed_run_is_replaced_not_joined() {
+    for (owner_pid, stale) in [("2147483647", true), ("1", false)] {
+        let name: &'static str = Box::leak(unique(&format!("leftover-{stale}")).into_boxed_str());
+        let _guard = IpNetnsDelOnDrop(name.to_owned());
+        assert!(ip(&["netns", "add", name]).status.success());
+        let left = inode_of(run_path(name));
+        std::fs::create_dir_all(owner_record(name).parent().unwrap()).unwrap();
+        std::fs::write(owner_record(name), owner_pid).unwrap();
+        let opts = TestOptions {
+            name: Some(name),
+            ..Default::default()
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        run_test(opts, move || tx.send(thread_netns_inode()).unwrap());
+        let ran_in = rx.recv().unwrap();
+        if stale {
+            assert_ne!(ran_in, left, "the test joined a killed run's leftover");
+            assert!(!run_path(name).exists(), "the replacement was not removed");
+            assert!(!owner_record(name).exists(), "the owner record was left");
+        } else {
+            assert_eq!(ran_in, left, "a live owner's namespace was replaced");
+            assert_eq!(inode_of(run_path(name)), left);
+            std::fs::remove_file(owner_record(name)).unwrap();
+            assert!(ip(&["netns", "del", name]).status.success());
+        }
+    }
+}
+
+#[netns_test(name = "nt-macro-owner")]
+fn a_named_test_records_its_ownership_while_it_runs() {
+    let record = std::fs::read_to_string(owner_record("nt-macro-owner")).unwrap();
+    assert_eq!(record, std::process::id().to_string());
+}
