@@ -48,8 +48,10 @@ mod signature;
 /// - `name = "ns0"`: run in the named namespace `ns0`, made as
 ///   `ip netns add ns0` makes it, so `ip netns exec ns0 ..` can look in while
 ///   the test runs. It is created before the body and removed after it; if it
-///   already exists, the test joins it and leaves it in place. Tests of one
-///   process that use the same name take turns. The name must be one that
+///   already exists, the test joins it and leaves it in place, unless it is
+///   the leftover of a killed test run (its owner record in
+///   `/run/netns-test/owners/` names a process that is gone): that one is
+///   replaced. Tests of one process that use the same name take turns. The name must be one that
 ///   iproute2 accepts: not empty, at most 255 bytes, no `/` or NUL byte, not
 ///   `.` or `..`; anything else is a compile error.
 ///
