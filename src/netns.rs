@@ -80,7 +80,11 @@ impl Netns {
     ///
     /// `ip netns list`, `ip netns exec NAME` and `ip netns del NAME` work on it.
     /// The handle removes it when dropped (as [`Netns::delete`] does) unless
-    /// [`Netns::keep`] was called.
+    /// [`Netns::keep`] was called; if it is never dropped (a `static`), it is
+    /// removed at normal process exit. Drop it on a thread that shares the
+    /// host's mount namespace: an unmount made after
+    /// [`Netns::enter_for_exec`] stays in that thread's private mount
+    /// namespace, and the name is then left behind (with a message on stderr).
     ///
     /// # Errors
     /// - [`Error::InvalidName`]: nothing was touched.

@@ -35,7 +35,8 @@ Options stop at NAME: everything after it is CMD and its arguments, as in
 `setns ns0 ip -br addr`.
 
 The namespace:
-  NAME is a bind mount in /run/netns, iproute2's run directory, so
+  NAME is a bind mount in /run/netns (or $NETNS_TEST_RUN_DIR if set, which
+  `ip netns` does not see), iproute2's run directory, so
   `ip netns list`, `ip netns exec NAME` and `ip netns del NAME` work on it,
   and setns joins namespaces made by `ip netns add`. Without --rm it persists
   after CMD exits (CMD replaces setns, no process is left waiting): remove it
