@@ -16,6 +16,31 @@ require_root() {
   fi
 }
 
+# User nobody, no supplementary group, no capability: how ci/rootless and
+# ci/rootless-nextest run the tests without privilege (and without sudo).
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+# Root's PATH may hold directories of root's home, which turn "command not
+# found" into EACCES for nobody.
+nobody_env=(env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent)
+
+# require_userns WAY: returns if user nobody can create a user namespace
+# (rootless mode needs one); otherwise fails WAY with the reason, or, with
+# NETNS_TEST_ROOTLESS_OPTIONAL=1, prints why and passes it.
+require_userns() {
+  local way=$1 tool why
+  for tool in setpriv unshare; do
+    command -v "$tool" >/dev/null || finish "$way" 0 0 0 1 "$tool (util-linux) is missing"
+  done
+  "${nobody[@]}" unshare --user --map-root-user true 2>/dev/null && return 0
+  why="user nobody cannot create a user namespace here ($("${nobody[@]}" unshare --user --map-root-user true 2>&1 | head -1))"
+  if [ "${NETNS_TEST_ROOTLESS_OPTIONAL:-0}" = 1 ]; then
+    echo "$way: skipped (NETNS_TEST_ROOTLESS_OPTIONAL=1): $why"
+    echo "$way: 0 passed, 0 failed, 0 skipped"
+    exit 0
+  fi
+  finish "$way" 0 0 0 1 "$why; the test binaries say why in detail, see README \"Rootless\" (NETNS_TEST_ROOTLESS_OPTIONAL=1 makes this a skip)"
+}
+
 # Totals of libtest's "test result:" lines in a log: "PASSED FAILED IGNORED".
 libtest_totals() {
   grep -E '^test result: ' "$1" | awk '{p+=$4; f+=$6; i+=$8} END {print p+0, f+0, i+0}'

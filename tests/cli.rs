@@ -20,7 +20,17 @@ use std::process::{Command, Output, Stdio};
 
 use netns_test::Privilege;
 
-const SETNS: &str = env!("CARGO_BIN_EXE_setns");
+/// The setns binary: where cargo-nextest put it when it runs the tests from
+/// an archive (`NEXTEST_BIN_EXE_setns`, in the extraction directory; the
+/// build's own target directory may not even exist there), otherwise where
+/// cargo built it.
+fn setns_bin() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::env::var("NEXTEST_BIN_EXE_setns")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_setns").to_owned())
+    });
+    &PATH
+}
 
 /// Whether this process runs rootless (it links netns-test for that).
 fn is_rootless() -> bool {
@@ -79,7 +89,10 @@ impl Drop for PathsGuard {
 }
 
 fn setns(args: &[&str]) -> Output {
-    Command::new(SETNS).args(args).output().expect("run setns")
+    Command::new(setns_bin())
+        .args(args)
+        .output()
+        .expect("run setns")
 }
 
 fn ip(args: &[&str]) -> Output {
@@ -192,7 +205,7 @@ fn exit_status_is_the_commands() {
     assert!(stderr(&out).contains("/etc"), "{}", stderr(&out));
 
     // No CMD: $SHELL, here reading its commands from stdin.
-    let mut child = Command::new(SETNS)
+    let mut child = Command::new(setns_bin())
         .arg(ns.name())
         .env("SHELL", "/bin/sh")
         .stdin(Stdio::piped())
@@ -433,7 +446,7 @@ impl Drop for BinCopy {
 fn without_privilege_it_fails_clearly_and_creates_nothing() {
     let ns = NsGuard::new("unpriv");
     let bin = BinCopy(Path::new("/tmp").join(unique("setns-bin")));
-    std::fs::copy(SETNS, &bin.0).unwrap();
+    std::fs::copy(setns_bin(), &bin.0).unwrap();
     std::fs::set_permissions(&bin.0, std::fs::Permissions::from_mode(0o755)).unwrap();
     for rm in [false, true] {
         let mut cmd = Command::new("setpriv");

@@ -6,11 +6,17 @@
 //! The `fixture_*` tests are `#[ignore]`d and pass unless
 //! `NETNS_TEST_FIXTURE=1` is set: then they fail, each its own way, for
 //! harness_cli.rs to see the failure reported.
+//!
+//! The `named_fixture::*` tests share a suite fixture whose hosts are named
+//! namespaces (`nt-hfx-PID-HOST`); with `NETNS_TEST_EXIT_REPORT=1` the
+//! process prints, as `exit` begins, which of them are still in the run
+//! directory, for harness_cli.rs to check that the harness removed them
+//! after the last test, before the process exits.
 
 mod common;
 
 use common::{main_thread_netns_inode, thread_netns_inode};
-use netns_test::netns_test;
+use netns_test::{netns_test, Fixture, Network, Topology};
 
 fn fixture_armed() -> bool {
     std::env::var_os("NETNS_TEST_FIXTURE").is_some()
@@ -108,6 +114,99 @@ mod nested {
             panic!("some other text");
         }
         panic!("the expected text");
+    }
+}
+
+/// A suite fixture with named hosts, used by the tests of this module only.
+mod named_fixture {
+    use super::*;
+    use netns_test::RunDir;
+
+    /// The prefix of the hosts' names: `nt-hfx-PID-client`, `nt-hfx-PID-server`.
+    const PREFIX: &str = "nt-hfx";
+
+    /// Set by harness_cli.rs: print, as `exit` begins, which named hosts of
+    /// this process are left in the run directory.
+    const EXIT_REPORT_ENV: &str = "NETNS_TEST_EXIT_REPORT";
+
+    static LAB: Fixture<Network> = Fixture::new("nt-harness-lab", || {
+        let lab = Topology::new()
+            .host("client")
+            .host("server")
+            .link("client", "eth0", "server", "eth0")
+            .addr("client", "eth0", "192.0.2.1/24")
+            .addr("server", "eth0", "192.0.2.2/24")
+            .named(PREFIX)
+            .build()?;
+        if std::env::var_os(EXIT_REPORT_ENV).is_some() {
+            // Registered after the build, so after the handler that the
+            // crate registers when it makes its first named namespace:
+            // atexit(3) runs handlers in the reverse order, so this one runs
+            // first and sees what the harness left, before the crate's own
+            // handler removes it.
+            // SAFETY: a plain `extern "C" fn()`, as atexit(3) requires.
+            unsafe { libc::atexit(report_left_at_exit) };
+        }
+        Ok(lab)
+    });
+
+    /// This process's entries `nt-hfx-PID-*` in the run directory, sorted.
+    fn left_in_run_dir() -> Vec<String> {
+        let mine = format!("{PREFIX}-{}-", std::process::id());
+        let mut left: Vec<String> = RunDir::get()
+            .names()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|name| name.starts_with(&mine))
+            .collect();
+        left.sort();
+        left
+    }
+
+    extern "C" fn report_left_at_exit() {
+        let left = left_in_run_dir();
+        let left = if left.is_empty() {
+            "none".to_owned()
+        } else {
+            left.join(" ")
+        };
+        eprintln!("named fixture hosts left when exit began: {left}");
+    }
+
+    /// The host's entry in the run directory is there while a test runs, and
+    /// is the namespace of the thread that runs it.
+    fn runs_in_named_host(host: &str) {
+        let lab = LAB.get().unwrap();
+        let pid = std::process::id();
+        let name = format!("{PREFIX}-{pid}-{host}");
+        assert_eq!(lab.host(host).name(), Some(name.as_str()));
+        let entry = RunDir::get().path().join(&name);
+        assert_eq!(common::inode_of(&entry), thread_netns_inode());
+        // Both hosts, whichever test runs first or last.
+        assert_eq!(
+            left_in_run_dir(),
+            [
+                format!("{PREFIX}-{pid}-client"),
+                format!("{PREFIX}-{pid}-server")
+            ]
+        );
+    }
+
+    #[netns_test(fixture = LAB, host = "client")]
+    fn client_runs_in_its_named_host_and_reaches_the_server() {
+        runs_in_named_host("client");
+        let server = LAB.get().unwrap().host("server");
+        let listener = server
+            .run(|| std::net::TcpListener::bind("192.0.2.2:8080"))
+            .unwrap()
+            .unwrap();
+        std::net::TcpStream::connect("192.0.2.2:8080").unwrap();
+        listener.accept().unwrap();
+    }
+
+    #[netns_test(fixture = LAB, host = "server")]
+    fn server_runs_in_its_named_host() {
+        runs_in_named_host("server");
     }
 }
 

@@ -21,6 +21,8 @@ fn all_tests() -> Vec<&'static str> {
     let mut tests = vec![
         "binds_a_fixed_port_in_its_own_namespace",
         "ignored_runs_only_when_asked",
+        "named_fixture::client_runs_in_its_named_host_and_reaches_the_server",
+        "named_fixture::server_runs_in_its_named_host",
         "named_namespace_is_visible_while_the_test_runs",
         "nested::fixture_panic",
         "nested::fixture_result_err",
@@ -305,6 +307,55 @@ fn ignored_and_include_ignored_and_skip() {
         )),
         "{text}"
     );
+}
+
+/// Suite fixtures are torn down by the harness after the last test, before
+/// the process exits (README, "The harness"). The two `named_fixture::`
+/// tests share a fixture whose hosts are named namespaces,
+/// `nt-hfx-PID-HOST`: each test checks that both are in the run directory
+/// while it runs, so none was removed before the last test. With
+/// `NETNS_TEST_EXIT_REPORT=1` the harness process prints which are left when
+/// `exit` begins, from an `atexit` handler that runs before the one the
+/// crate registers for named namespaces: a harness that left the teardown to
+/// that handler would show its hosts there. After the process, nothing
+/// `nt-hfx-PID-*` is left at all.
+#[test]
+fn named_fixture_hosts_are_removed_after_the_last_test_before_exit() {
+    let child = harness()
+        .env("NETNS_TEST_EXIT_REPORT", "1")
+        .args(["named_fixture::", "--test-threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let tests: Vec<&str> = all_tests()
+        .into_iter()
+        .filter(|t| t.starts_with("named_fixture::"))
+        .collect();
+    assert_eq!(tests.len(), 2);
+    for name in &tests {
+        assert_eq!(outcome(&text, name), "ok", "{text}");
+    }
+    assert!(summary(&text).contains("2 passed; 0 failed;"), "{text}");
+    assert!(
+        text.contains("named fixture hosts left when exit began: none"),
+        "the harness did not remove the fixture's named hosts before exit: {text}"
+    );
+    let left: Vec<String> = netns_test::RunDir::get()
+        .names()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("nt-hfx-{pid}-")))
+        .collect();
+    assert!(left.is_empty(), "harness process {pid} left {left:?}");
 }
 
 /// The `fixture_*` tests, armed, fail as libtest fails them.

@@ -24,7 +24,6 @@ use netns_test::{netns_test, Netns, Privilege, RunDir, ROOTLESS_ENV};
 
 const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
 const OPTIONAL_ENV: &str = "NETNS_TEST_ROOTLESS_OPTIONAL";
-const SETNS: &str = env!("CARGO_BIN_EXE_setns");
 
 /// The test binaries that must pass as nobody: every suite whose tests make
 /// namespaces. (`ui` needs cargo and a writable target directory.)
@@ -46,6 +45,18 @@ const SUITES: &[&str] = &[
 /// A PATH user nobody can search (the caller's may hold directories of root's
 /// home, which turn "not found" into EACCES).
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The setns binary: where cargo-nextest put it when it runs the tests from
+/// an archive (`NEXTEST_BIN_EXE_setns`, in the extraction directory; the
+/// build's own target directory may not even exist there), otherwise where
+/// cargo built it.
+fn setns_bin() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::env::var("NEXTEST_BIN_EXE_setns")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_setns").to_owned())
+    });
+    &PATH
+}
 
 fn fixture_armed() -> bool {
     std::env::var_os(FIXTURE_ENV).is_some()
@@ -380,7 +391,7 @@ fn rootless_mode_off_fails_with_the_one_line_privilege_error() {
 fn the_setns_cli_never_goes_rootless() {
     let Some(mode) = mode() else { return };
     let dir = NobodyDir::new("cli");
-    let bin = dir.copy(Path::new(SETNS));
+    let bin = dir.copy(Path::new(setns_bin()));
     let name = common::unique("cli-unpriv");
     let out = unprivileged(mode, &bin, &dir)
         .args([name.as_str(), "true"])
@@ -462,11 +473,11 @@ fn the_suites_pass_as_nobody() {
         if *suite == "cli" {
             // It runs the setns binary from where cargo built it.
             let reach = as_nobody(Path::new("test"), &dir)
-                .args(["-x", SETNS])
+                .args(["-x", setns_bin()])
                 .status()
                 .unwrap();
             if !reach.success() {
-                skip(&format!("cli: user nobody cannot reach {SETNS}"));
+                skip(&format!("cli: user nobody cannot reach {}", setns_bin()));
                 continue;
             }
         }
