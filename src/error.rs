@@ -183,13 +183,13 @@ impl fmt::Display for ShowErrno {
     }
 }
 
-/// The line a privilege error ends with where nothing more specific is known
-/// ([`Privilege::Full`](crate::Privilege::Full), so probably another cause).
-/// Otherwise the detected reason and its fix take its place
-/// (`crate::privilege::Hint`).
-pub(crate) const PRIVILEGE_HINT: &str = "this needs CAP_SYS_ADMIN: run as root; \
-     for tests, build as yourself and run the test binaries through the `sudo -E` runner \
-     (README, \"Running without sudo cargo\")";
+/// The line an `EPERM`/`EACCES` error ends with when the process has
+/// `CAP_SYS_ADMIN` ([`Privilege::Full`](crate::Privilege::Full)): privilege
+/// is not what is missing, so name what else refuses. Otherwise the detected
+/// reason and its fix take its place (`crate::privilege::Hint`).
+pub(crate) const PRIVILEGE_HINT: &str = "refused although the process has CAP_SYS_ADMIN: \
+     check the path's owner and mode, the mount's flags, ptrace access to /proc/PID \
+     (ptrace_may_access), and LSMs such as AppArmor or SELinux";
 
 /// The line a privilege error ends with in rootless mode.
 pub(crate) const ROOTLESS_HINT: &str = "rootless mode: the process has CAP_SYS_ADMIN only in \
@@ -216,13 +216,21 @@ impl fmt::Display for Error {
                 path.display(),
                 ShowErrno(Errno::EXIST)
             )?,
-            Error::NotNetns { path, found } => write!(
-                f,
-                "open network namespace {}: not a network namespace (it is {found}); \
-                 an empty file in the run directory is a leftover placeholder: \
-                 remove it with `ip netns del`",
-                path.display()
-            )?,
+            Error::NotNetns { path, found } => {
+                write!(
+                    f,
+                    "open network namespace {}: not a network namespace (it is {found})",
+                    path.display()
+                )?;
+                if found.starts_with("an empty regular file") {
+                    // ip/ipnetns.c creates the placeholder, then bind-mounts.
+                    f.write_str(
+                        "; an empty file in the run directory is a placeholder: one being \
+                         created right now, or one left by a failed `ip netns add` (remove \
+                         that with `ip netns del`)",
+                    )?;
+                }
+            }
             Error::Netlink { op, errno, detail } => {
                 write!(f, "netlink {op}")?;
                 match errno {
@@ -297,7 +305,17 @@ mod tests {
         let e = Error::sys("unshare(CLONE_NEWNET)", None, Errno::PERM);
         let s = e.to_string();
         assert!(s.starts_with("unshare(CLONE_NEWNET): Operation not permitted (EPERM); "));
-        assert!(s.contains("CAP_SYS_ADMIN") && s.contains("sudo -E"), "{s}");
+        assert!(s.contains("CAP_SYS_ADMIN"), "{s}");
+        if crate::Privilege::get() == &crate::Privilege::Full {
+            // Privilege is not what is missing: the hint must not say so.
+            assert!(
+                s.contains("refused although the process has CAP_SYS_ADMIN"),
+                "{s}"
+            );
+            assert!(!s.contains("run as root"), "{s}");
+        } else {
+            assert!(s.contains("sudo -E"), "{s}");
+        }
         assert!(!s.contains('\n'));
         assert!(e.is_permission_denied());
     }

@@ -124,7 +124,7 @@ impl<T, E: fmt::Display> Fixture<T, E> {
             Local::Shared(self.users.read())
         };
         let path = lock_path(self.name);
-        crate::sys::mkdir_0755(std::path::Path::new(LOCK_DIR))?;
+        crate::sys::mkdir_0755(&lock_dir())?;
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -160,20 +160,24 @@ impl<T, E: fmt::Display> Fixture<T, E> {
 /// temporary directory so that a root run and a later rootless run do not
 /// share a root-owned file: a rootless process has a private `/run`.
 fn lock_path(name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    PathBuf::from(LOCK_DIR).join(format!("fixture-{safe}.lock"))
+    // Percent-encoded, so that distinct names never share a lock file.
+    let mut file = String::from("fixture-");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+            file.push(char::from(b));
+        } else {
+            file.push_str(&format!("%{b:02X}"));
+        }
+    }
+    file.push_str(".lock");
+    lock_dir().join(file)
 }
 
-const LOCK_DIR: &str = "/run/netns-test";
+/// `netns-test` beside the run directory: `/run/netns-test`.
+fn lock_dir() -> PathBuf {
+    let run_dir = crate::RunDir::get().path();
+    run_dir.parent().unwrap_or(run_dir).join("netns-test")
+}
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {

@@ -37,7 +37,8 @@
 //! as yourself and run the test binaries with the `sudo -E` runner of
 //! `.cargo/config.toml` (see the README). Without root, where the kernel
 //! allows unprivileged user namespaces, test binaries run rootless: before
-//! `main` they enter a user namespace of their own, and named namespaces live
+//! `main`, every binary that links this crate (meant as a dev-dependency, so
+//! normally only test binaries) enters a user namespace of its own, and named namespaces live
 //! in a `/run/netns` private to the process ([`Privilege::Rootless`]; README,
 //! "Rootless"). Where neither works a test fails with one line that says why;
 //! it never passes without having run.

@@ -83,10 +83,10 @@ pub fn validate_link_name(name: &str) -> Result<()> {
 /// The path of a `net.*` sysctl key under `/proc/sys`, or why the key is
 /// refused.
 fn sysctl_path(key: &str) -> Result<PathBuf> {
-    let reason = if !key.starts_with("net.") {
+    let reason = if key.contains('/') {
+        Some("a sysctl key here is written with `.`, not `/` (net.ipv4.ip_forward)")
+    } else if !key.starts_with("net.") {
         Some("a sysctl key here must start with `net.` (only /proc/sys/net is per namespace)")
-    } else if key.contains('/') {
-        Some("a sysctl key must not contain `/`")
     } else if key.contains('\0') {
         Some("a sysctl key must not contain a NUL byte")
     } else if key.split('.').any(str::is_empty) {

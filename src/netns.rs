@@ -136,8 +136,9 @@ impl Netns {
         Ok(ns)
     }
 
-    /// Opens an existing network namespace, never to be removed by this
-    /// handle.
+    /// Opens an existing network namespace. Dropping the handle never
+    /// removes it; [`Netns::delete`] does, for a namespace of the run
+    /// directory (opened by name, or by a path in that directory).
     ///
     /// `name_or_path` without a `/` is a name in the run directory
     /// ([`RunDir::get`]); with one it is a path: `/proc/PID/ns/net`,
@@ -151,9 +152,13 @@ impl Netns {
     /// (for example a placeholder left by a crashed `ip netns add`).
     pub fn open(name_or_path: impl AsRef<Path>) -> Result<Netns> {
         let arg = name_or_path.as_ref();
+        let dir = RunDir::get();
         let (name, path) = match arg.to_str() {
-            Some(name) if !name.contains('/') => {
-                (Some(name.to_owned()), RunDir::get().entry(name)?)
+            Some(name) if !name.contains('/') => (Some(name.to_owned()), dir.entry(name)?),
+            // A path into the run directory is that name: `delete` removes it.
+            _ if arg.parent() == Some(dir.path()) => {
+                let name = arg.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+                (name, arg.to_path_buf())
             }
             _ => (None, arg.to_path_buf()),
         };

@@ -138,9 +138,13 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
-    // Tests of one process that name the same namespace take turns.
+    // Tests that name the same namespace take turns: in this process (a
+    // mutex), and across processes (cargo-nextest runs one per test) with a
+    // flock, which also keeps a process from opening a placeholder another
+    // has created but not mounted yet.
     let lock = name_lock(name);
     let _turn = lock.lock();
+    let _turn_across_processes = owner::lock(name)?;
     let ns = match create_owned(name) {
         Ok(owned) => owned,
         Err(crate::Error::AlreadyExists { .. }) if owner::is_dead(name) => {
@@ -199,17 +203,43 @@ impl Drop for Owned {
     }
 }
 
-/// Owner records of the named namespaces that `#[netns_test(name = ..)]`
-/// creates: `netns-test/owners/NAME` beside the run directory (never in it:
-/// iproute2 lists every entry there), holding the creating process's pid. A
-/// record whose process is gone marks a namespace left by a killed run.
+/// Owner records and locks of the named namespaces that
+/// `#[netns_test(name = ..)]` uses, beside the run directory (never in it:
+/// iproute2 lists every entry there):
+/// - `netns-test/owners/NAME` holds the pid of the process that created the
+///   namespace; a record whose process is gone marks a namespace left by a
+///   killed run;
+/// - `netns-test/locks/NAME` is `flock`ed by the test using the name. The
+///   lock files stay (removing a lock file others may wait on would let two
+///   holders in); they live on `/run`, a tmpfs.
 mod owner {
+    use std::fs::File;
     use std::path::PathBuf;
 
-    fn path(name: &str) -> PathBuf {
+    fn dir(kind: &str) -> PathBuf {
         let run_dir = crate::RunDir::get().path();
         let parent = run_dir.parent().unwrap_or(run_dir);
-        parent.join("netns-test").join("owners").join(name)
+        parent.join("netns-test").join(kind)
+    }
+
+    fn path(name: &str) -> PathBuf {
+        dir("owners").join(name)
+    }
+
+    /// Blocks until no other process uses `name`; held until dropped.
+    pub(super) fn lock(name: &str) -> crate::Result<File> {
+        let dir = dir("locks");
+        crate::sys::mkdir_0755(&dir)?;
+        let path = dir.join(name);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| crate::Error::io("open", &path, &e))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| crate::Error::sys("flock(LOCK_EX)", path, e))?;
+        Ok(file)
     }
 
     /// Best effort: without a record, a leftover is joined, not replaced.

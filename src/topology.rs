@@ -142,7 +142,8 @@ impl Topology {
         let plan = self.plan()?;
         let pid = std::process::id();
         if let Some(prefix) = &self.prefix {
-            sweep_stale(RunDir::get(), prefix);
+            let hosts: Vec<&str> = plan.iter().filter_map(Step::host_name).collect();
+            sweep_stale(RunDir::get(), prefix, &hosts);
         }
         let mut net = Network {
             hosts: Vec::new(),
@@ -313,6 +314,14 @@ enum Step {
 const BRIDGE: &str = "br0";
 
 impl Step {
+    /// The host a `Host` step makes.
+    fn host_name(&self) -> Option<&str> {
+        match self {
+            Step::Host { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
     fn apply(&self, net: &mut Network, prefix: Option<&str>, pid: u32) -> Result<()> {
         match self {
             Step::Host { name, router } => {
@@ -388,9 +397,11 @@ impl fmt::Display for Step {
     }
 }
 
-/// Removes `PREFIX-PID-*` entries whose process is gone: what a killed test
-/// run of a named topology left behind (DESIGN.md 3.11).
-fn sweep_stale(dir: &RunDir, prefix: &str) {
+/// Removes `PREFIX-PID-HOST` entries, for the hosts of this topology, whose
+/// process is gone: what a killed test run of the same named topology left
+/// behind. Only exact matches count, so `lab-2024-7-a` of another topology
+/// named `lab-2024` is never taken for `lab`'s leftover of process 2024.
+fn sweep_stale(dir: &RunDir, prefix: &str, hosts: &[&str]) {
     let Ok(names) = dir.names() else { return };
     for name in names {
         let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
@@ -399,7 +410,7 @@ fn sweep_stale(dir: &RunDir, prefix: &str) {
         let Some((pid, host)) = rest.split_once('-') else {
             continue;
         };
-        if host.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        if !hosts.contains(&host) || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
         if std::path::Path::new("/proc").join(pid).exists() {

@@ -357,3 +357,62 @@ fn a_named_test_records_its_ownership_while_it_runs() {
     let record = std::fs::read_to_string(owner_record("nt-macro-owner")).unwrap();
     assert_eq!(record, std::process::id().to_string());
 }
+
+#[netns_test(name = "nt-across-processes")]
+#[ignore = "fixture: run by processes_naming_the_same_namespace_take_turns"]
+fn fixture_named_in_two_processes() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    let start = now();
+    // Would fail with EADDRINUSE if the other process were in here too.
+    let _l = std::net::TcpListener::bind("127.0.0.1:7000").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    println!("inside {start} {}", now());
+}
+
+/// cargo-nextest runs each test as a process: tests of two processes that
+/// name the same namespace take turns (a flock), each in a namespace it
+/// created and removed, and neither sees the other's half-made placeholder.
+#[test]
+fn processes_naming_the_same_namespace_take_turns() {
+    let spawn = || {
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "fixture_named_in_two_processes",
+                "--nocapture",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn(), spawn()];
+    let mut spans = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("inside "))
+            .unwrap();
+        let (a, b) = line.trim().split_once(' ').unwrap();
+        spans.push((a.parse::<u128>().unwrap(), b.parse::<u128>().unwrap()));
+    }
+    spans.sort();
+    assert!(
+        spans[0].1 <= spans[1].0,
+        "the two tests overlapped: {spans:?}"
+    );
+    assert!(!run_path("nt-across-processes").exists());
+}

@@ -323,6 +323,14 @@ fn stale_entries_of_dead_processes_are_swept() {
     let _g2 = IpNetnsDelOnDrop(alive.clone());
     assert!(common::ip(&["netns", "add", &dead]).status.success());
     assert!(common::ip(&["netns", "add", &alive]).status.success());
+    // A live topology whose prefix extends ours with a number: its entries
+    // look like `PREFIX-2024-<pid>-client` and must not pass for process
+    // 2024's leftovers.
+    let longer = Topology::new()
+        .host("client")
+        .named(&format!("{prefix}-2024"))
+        .build()
+        .unwrap();
     let net = Topology::new()
         .host("client")
         .named(&prefix)
@@ -334,6 +342,12 @@ fn stale_entries_of_dead_processes_are_swept() {
         left.contains(&alive),
         "live process's entry removed: {left:?}"
     );
+    let theirs = format!("{prefix}-2024-{}-client", std::process::id());
+    assert!(
+        left.contains(&theirs),
+        "another topology's live entry removed: {left:?}"
+    );
+    drop(longer);
     drop(net);
     assert!(common::ip(&["netns", "del", &alive]).status.success());
 }

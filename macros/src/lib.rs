@@ -51,7 +51,8 @@ mod signature;
 ///   already exists, the test joins it and leaves it in place, unless it is
 ///   the leftover of a killed test run (its owner record in
 ///   `/run/netns-test/owners/` names a process that is gone): that one is
-///   replaced. Tests of one process that use the same name take turns. The name must be one that
+///   replaced. Tests that use the same name take turns, in one process and
+///   across processes (cargo-nextest runs one per test). The name must be one that
 ///   iproute2 accepts: not empty, at most 255 bytes, no `/` or NUL byte, not
 ///   `.` or `..`; anything else is a compile error.
 ///
