@@ -732,10 +732,13 @@ impl Netns {
     ///
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
+    /// On a kernel booted with `ipv6.disable=1` there is no
+    /// `/proc/sys/net/ipv6`: only IPv4 forwarding is set, and that is not an
+    /// error.
+    ///
     /// # Errors
-    /// [`Error::Sys`] naming the `/proc/sys` path (`ENOENT` for the IPv6 key
-    /// when IPv6 is disabled, `ipv6.disable=1`); the IPv4 setting is made
-    /// first.
+    /// [`Error::Sys`] naming the `/proc/sys` path and the errno; the IPv4
+    /// setting is made first.
     ///
     /// # References
     /// proc(5), Documentation/networking/ip-sysctl.rst (`ip_forward`,
@@ -746,7 +749,10 @@ impl Netns {
         let v6 = sysctl_path("net.ipv6.conf.all.forwarding")?;
         self.run(|| {
             write_sysctl(&v4, value)?;
-            write_sysctl(&v6, value)
+            match write_sysctl(&v6, value) {
+                Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),
+                other => other,
+            }
         })?
     }
 }

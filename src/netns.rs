@@ -359,9 +359,14 @@ impl fmt::Debug for Netns {
 static LIVE_NAMED: parking_lot::Mutex<Vec<(PathBuf, (u64, u64))>> =
     parking_lot::Mutex::new(Vec::new());
 
+/// The process that registered the `atexit` handler: the one whose named
+/// namespaces [`LIVE_NAMED`] lists.
+static AT_EXIT_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn live_named<R>(f: impl FnOnce(&mut Vec<(PathBuf, (u64, u64))>) -> R) -> R {
     static AT_EXIT: std::sync::Once = std::sync::Once::new();
     AT_EXIT.call_once(|| {
+        AT_EXIT_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
         // SAFETY: registers a plain `extern "C" fn()` that touches only
         // process-global state, as atexit(3) requires.
         unsafe { libc::atexit(remove_live_named_at_exit) };
@@ -370,6 +375,11 @@ fn live_named<R>(f: impl FnOnce(&mut Vec<(PathBuf, (u64, u64))>) -> R) -> R {
 }
 
 extern "C" fn remove_live_named_at_exit() {
+    // atexit handlers survive fork(2): a child that calls exit(3) (a forked
+    // server in a test) must not remove its parent's namespaces.
+    if AT_EXIT_PID.load(std::sync::atomic::Ordering::Relaxed) != std::process::id() {
+        return;
+    }
     remove_live_named();
 }
 
@@ -384,7 +394,11 @@ pub(crate) fn remove_live_named() {
     drop(guard);
     for (path, id) in live {
         if let Err(e) = remove_entry(&path, id) {
-            eprintln!(
+            // Not eprintln!: it panics on a closed stderr, and a panic in
+            // the extern "C" atexit handler would abort the process.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "netns-test: removing network namespace {}: {e}",
                 path.display()
             );

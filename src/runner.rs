@@ -150,7 +150,7 @@ where
         Err(crate::Error::AlreadyExists { .. }) if owner::is_dead(name) => {
             // Left by a test process that was killed before it could remove
             // it (DESIGN.md 3.11): remove it, then create it anew.
-            crate::Netns::open(name)?.delete()?;
+            remove_leftover(name)?;
             owner::forget(name);
             create_owned(name)?
         }
@@ -165,6 +165,19 @@ where
     // `ns` drops after the body, pass or fail (a panic resumes after the
     // drop), removing the namespace if it was created here.
     ns.run(f)
+}
+
+/// Removes a killed run's `name`: a mounted namespace, or the bare
+/// placeholder of a run killed between creating it and mounting onto it.
+fn remove_leftover(name: &str) -> crate::Result<()> {
+    match crate::Netns::open(name) {
+        Ok(ns) => ns.delete(),
+        Err(crate::Error::NotNetns { path, .. }) => {
+            crate::sys::unmount_all(&path)?;
+            crate::sys::unlink(&path)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn create_owned(name: &str) -> crate::Result<Owned> {
@@ -209,9 +222,8 @@ impl Drop for Owned {
 /// - `netns-test/owners/NAME` holds the pid of the process that created the
 ///   namespace; a record whose process is gone marks a namespace left by a
 ///   killed run;
-/// - `netns-test/locks/NAME` is `flock`ed by the test using the name. The
-///   lock files stay (removing a lock file others may wait on would let two
-///   holders in); they live on `/run`, a tmpfs.
+/// - `netns-test/locks/NAME` is `flock`ed by the test using the name, and
+///   removed when it is done.
 mod owner {
     use std::fs::File;
     use std::path::PathBuf;
@@ -227,19 +239,41 @@ mod owner {
     }
 
     /// Blocks until no other process uses `name`; held until dropped.
-    pub(super) fn lock(name: &str) -> crate::Result<File> {
+    pub(super) fn lock(name: &str) -> crate::Result<NameLock> {
         let dir = dir("locks");
         crate::sys::mkdir_0755(&dir)?;
         let path = dir.join(name);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| crate::Error::io("open", &path, &e))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| crate::Error::sys("flock(LOCK_EX)", path, e))?;
-        Ok(file)
+        loop {
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| crate::Error::io("open", &path, &e))?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+                .map_err(|e| crate::Error::sys("flock(LOCK_EX)", path.clone(), e))?;
+            // The holder before us removes the file when it is done: if it
+            // did after we opened it, this lock is on an orphan. Start again.
+            let locked = crate::sys::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::sys::stat_id(&path)? == Some(locked) {
+                return Ok(NameLock { file, path });
+            }
+        }
+    }
+
+    /// The lock on `locks/NAME`. The file is removed on release (while still
+    /// locked), so lock files do not pile up; a waiter that then holds the
+    /// removed file notices and locks the new one.
+    pub(super) struct NameLock {
+        #[allow(dead_code)] // held for its flock
+        file: File,
+        path: PathBuf,
+    }
+
+    impl Drop for NameLock {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     /// Best effort: without a record, a leftover is joined, not replaced.

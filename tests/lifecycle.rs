@@ -203,3 +203,34 @@ fn concurrent_first_time_creation_mounts_the_run_directory_once() {
     drop(made);
     assert!(dir.names().unwrap().is_empty(), "{:?}", dir.names());
 }
+
+/// atexit handlers survive fork(2). A forked child that leaves through
+/// exit(3) (a daemon a test forks, say) must not remove the parent's named
+/// namespaces: the exit-time cleanup belongs to the process that made them.
+#[test]
+#[serial]
+fn a_forked_childs_exit_leaves_the_parents_namespaces() {
+    use std::os::unix::process::CommandExt;
+    let tmp = TempRunDir::new("fork");
+    let dir = &tmp.0;
+    let ns = Netns::create_in(dir, "parent").unwrap();
+    let path = ns.path().unwrap().to_path_buf();
+    let mut child = std::process::Command::new("/bin/true");
+    // SAFETY: the child only calls exit(3), which is what this test is about;
+    // our atexit handler returns at once in a process that did not register it.
+    unsafe {
+        child.pre_exec(|| libc::exit(0));
+    }
+    assert!(child.status().unwrap().success());
+    assert!(
+        path.exists(),
+        "the child's exit removed the parent's namespace"
+    );
+    assert_eq!(
+        mounts_at(&path),
+        1,
+        "the child's exit unmounted the parent's namespace"
+    );
+    drop(ns);
+    assert!(!path.exists());
+}

@@ -415,4 +415,30 @@ fn processes_naming_the_same_namespace_take_turns() {
         "the two tests overlapped: {spans:?}"
     );
     assert!(!run_path("nt-across-processes").exists());
+    let locks = owner_record("x").parent().unwrap().with_file_name("locks");
+    assert!(
+        !locks.join("nt-across-processes").exists(),
+        "the lock file was left"
+    );
+}
+
+/// A run killed between creating the placeholder and mounting onto it leaves
+/// an empty file (and its owner record): the next run removes it and goes on.
+#[test]
+fn a_killed_runs_bare_placeholder_is_replaced() {
+    let name: &'static str = Box::leak(unique("bare-placeholder").into_boxed_str());
+    let _guard = IpNetnsDelOnDrop(name.to_owned());
+    std::fs::create_dir_all(RunDir::get().path()).unwrap();
+    std::fs::File::create(run_path(name)).unwrap();
+    std::fs::create_dir_all(owner_record(name).parent().unwrap()).unwrap();
+    std::fs::write(owner_record(name), "2147483647").unwrap();
+    let opts = TestOptions {
+        name: Some(name),
+        ..Default::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    run_test(opts, move || tx.send(thread_netns_inode()).unwrap());
+    assert_ne!(rx.recv().unwrap(), common::main_thread_netns_inode());
+    assert!(!run_path(name).exists(), "left after the test");
+    assert!(!owner_record(name).exists());
 }
