@@ -173,10 +173,8 @@ fn lock_path(name: &str) -> PathBuf {
     lock_dir().join(file)
 }
 
-/// `netns-test` beside the run directory: `/run/netns-test`.
 fn lock_dir() -> PathBuf {
-    let run_dir = crate::RunDir::get().path();
-    run_dir.parent().unwrap_or(run_dir).join("netns-test")
+    crate::RunDir::get().coordination_dir()
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

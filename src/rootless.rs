@@ -388,7 +388,8 @@ fn private_run_dir() -> Result<(), (RunStep, Errno)> {
         let name_bytes = name.to_bytes();
         // `netns` and the fixture locks' `netns-test` start empty: they
         // belong to this process's private world.
-        if matches!(name_bytes, b"." | b".." | b"netns" | b"netns-test") {
+        let coordination = crate::rundir::COORDINATION_DIR.as_bytes();
+        if matches!(name_bytes, b"." | b".." | b"netns") || name_bytes == coordination {
             return;
         }
         if bind_back(old.as_fd(), new.as_fd(), name, file_type).is_err() {

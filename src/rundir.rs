@@ -18,6 +18,10 @@ use crate::sys;
 /// run directory is fixed when iproute2 is built.
 pub const RUN_DIR_ENV: &str = "NETNS_TEST_RUN_DIR";
 
+/// The name of the directory beside the run directory that holds what
+/// coordinates test processes (see `RunDir::coordination_dir`).
+pub(crate) const COORDINATION_DIR: &str = "netns-test";
+
 /// The longest name iproute2 accepts: `NAME_MAX` bytes.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -106,6 +110,14 @@ impl RunDir {
     pub fn entry(&self, name: &str) -> Result<PathBuf> {
         validate_name(name)?;
         Ok(self.path.join(name))
+    }
+
+    /// `netns-test` beside this directory (`/run/netns-test`): owner records,
+    /// locks and fixture locks, which must not go into the run directory
+    /// itself (iproute2 lists every entry there as a namespace).
+    pub(crate) fn coordination_dir(&self) -> PathBuf {
+        let parent = self.path.parent().unwrap_or(&self.path);
+        parent.join(COORDINATION_DIR)
     }
 
     /// The names in this directory, sorted (what `ip netns list` lists,

@@ -229,9 +229,7 @@ mod owner {
     use std::path::PathBuf;
 
     fn dir(kind: &str) -> PathBuf {
-        let run_dir = crate::RunDir::get().path();
-        let parent = run_dir.parent().unwrap_or(run_dir);
-        parent.join("netns-test").join(kind)
+        crate::RunDir::get().coordination_dir().join(kind)
     }
 
     fn path(name: &str) -> PathBuf {
@@ -294,10 +292,7 @@ mod owner {
         let Ok(pid) = std::fs::read_to_string(path(name)) else {
             return false;
         };
-        let pid = pid.trim();
-        !pid.is_empty()
-            && pid.bytes().all(|b| b.is_ascii_digit())
-            && !std::path::Path::new("/proc").join(pid).exists()
+        crate::sys::pid_is_gone(pid.trim())
     }
 }
 

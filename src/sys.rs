@@ -468,3 +468,21 @@ pub(crate) fn symlinkat_raw(
 pub(crate) fn bind_mount_rec_raw(src: &CStr, dst: &CStr) -> std::result::Result<(), Errno> {
     rustix::mount::mount_bind_recursive(src, dst)
 }
+
+/// `kill(pid, 0)` (kill(2)): whether the process `pid`, given as the decimal
+/// text a record or a name carries, is gone (`ESRCH`). Anything that is not a
+/// valid pid, or any other answer (`EPERM`: it exists but is another user's),
+/// counts as alive, so nothing of a live process is ever taken for a leftover.
+pub(crate) fn pid_is_gone(pid: &str) -> bool {
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some(pid) = pid
+        .parse::<i32>()
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
+}

@@ -414,10 +414,7 @@ fn sweep_stale(dir: &RunDir, prefix: &str, hosts: &[&str]) {
         let Some((pid, host)) = rest.split_once('-') else {
             continue;
         };
-        if !hosts.contains(&host) || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if std::path::Path::new("/proc").join(pid).exists() {
+        if !hosts.contains(&host) || !crate::sys::pid_is_gone(pid) {
             continue;
         }
         if let Ok(ns) = Netns::open(&name) {
