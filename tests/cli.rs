@@ -12,13 +12,15 @@
 //! `ip` commands the tests run. What needs the host (writing `/etc`) is
 //! skipped then, with the reason printed.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use netns_test::Privilege;
+use common::is_rootless;
 
 /// The setns binary: where cargo-nextest put it when it runs the tests from
 /// an archive (`NEXTEST_BIN_EXE_setns`, in the extraction directory; the
@@ -30,11 +32,6 @@ fn setns_bin() -> &'static str {
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_setns").to_owned())
     });
     &PATH
-}
-
-/// Whether this process runs rootless (it links netns-test for that).
-fn is_rootless() -> bool {
-    matches!(Privilege::get(), Privilege::Rootless)
 }
 
 /// A namespace name unique to this test and this process.
@@ -449,19 +446,7 @@ fn without_privilege_it_fails_clearly_and_creates_nothing() {
     std::fs::copy(setns_bin(), &bin.0).unwrap();
     std::fs::set_permissions(&bin.0, std::fs::Permissions::from_mode(0o755)).unwrap();
     for rm in [false, true] {
-        let mut cmd = Command::new("setpriv");
-        if is_rootless() {
-            // 65534 has no mapping in this user namespace: drop every
-            // capability of its uid 0 instead.
-            cmd.args([
-                "--inh-caps=-all",
-                "--ambient-caps=-all",
-                "--bounding-set=-all",
-            ]);
-        } else {
-            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-        }
-        cmd.arg(&bin.0);
+        let mut cmd = common::unprivileged(&bin.0);
         if rm {
             cmd.arg("--rm");
         }

@@ -167,11 +167,7 @@ fn a_failed_setup_fails_each_dependent_test() {
         "fixture_panicking",
         "--test-threads=4",
     ]);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     assert!(!out.status.success(), "{text}");
     for test in [
         "fixture_broken_unit",
@@ -246,11 +242,7 @@ fn two_processes_use_the_same_named_fixture() {
     let (pa, pb) = (a.id(), b.id());
     for (child, pid) in [(a, pa), (b, pb)] {
         let out = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = common::output_text(&out);
         assert!(out.status.success(), "process {pid}: {text}");
         assert!(
             text.contains(&format!("ran with nt-fx-{pid}-client")),

@@ -396,11 +396,7 @@ fn processes_naming_the_same_namespace_take_turns() {
     let mut spans = Vec::new();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = common::output_text(&out);
         assert!(out.status.success(), "{text}");
         let line = text
             .lines()

@@ -11,6 +11,7 @@ mod common;
 
 use std::process::{Command, Output};
 
+use common::output_text as text;
 use common::{main_thread_netns_inode, thread_netns_inode};
 use netns_test::netns_test;
 
@@ -32,14 +33,6 @@ fn run_fixture_with(mut cmd: Command, name: &str, extra: &[&str]) -> Output {
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[derive(Debug)]
@@ -163,18 +156,8 @@ fn output_is_captured_like_libtest() {
 /// root test run; from a rootless one, where 65534 has no mapping, as uid 0 of
 /// the test's user namespace with every capability dropped.
 fn run_fixture_unprivileged(name: &str) -> Output {
-    let mut cmd = Command::new("setpriv");
-    if common::is_rootless() {
-        cmd.args([
-            "--inh-caps=-all",
-            "--ambient-caps=-all",
-            "--bounding-set=-all",
-        ]);
-    } else {
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    }
-    cmd.arg(std::env::current_exe().unwrap())
-        .env(netns_test::ROOTLESS_ENV, "0");
+    let mut cmd = common::unprivileged(std::env::current_exe().unwrap());
+    cmd.env(netns_test::ROOTLESS_ENV, "0");
     run_fixture_with(cmd, name, &[])
 }
 

@@ -17,9 +17,10 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use common::output_text as text;
 use netns_test::{netns_test, Netns, Privilege, RunDir, ROOTLESS_ENV};
 
 const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
@@ -60,14 +61,6 @@ fn setns_bin() -> &'static str {
 
 fn fixture_armed() -> bool {
     std::env::var_os(FIXTURE_ENV).is_some()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// How this process runs.

@@ -41,6 +41,33 @@ pub fn ip(args: &[&str]) -> Output {
     run()
 }
 
+/// A finished process's stdout, then its stderr, as text.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `setpriv ... BIN`: runs `bin` without privilege. From a root test run, as
+/// user 65534; from a rootless one, where 65534 has no mapping in the test's
+/// user namespace, as its uid 0 with every capability dropped.
+pub fn unprivileged(bin: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new("setpriv");
+    if is_rootless() {
+        cmd.args([
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+            "--bounding-set=-all",
+        ]);
+    } else {
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    }
+    cmd.arg(bin);
+    cmd
+}
+
 /// Whether this test process runs in rootless mode (README, "Rootless").
 pub fn is_rootless() -> bool {
     matches!(
