@@ -52,8 +52,10 @@ use crate::Netns;
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
 /// or after the last test by the [harness](crate::harness). A killed process
-/// leaves named ones behind; the next build of the same named topology
-/// removes them.
+/// leaves named ones behind, with owner records naming it; the next build
+/// of a topology with the same prefix removes them, and so does
+/// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
+/// stays until a sweep finds no process holding it.
 ///
 /// # Exclusive use
 /// `#[netns_test(fixture = LAB, host = "r", exclusive)]` runs while no other
@@ -125,29 +127,38 @@ impl<T, E: fmt::Display> Fixture<T, E> {
         };
         let path = lock_path(self.name);
         crate::sys::mkdir_0755(&lock_dir())?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, &e))?;
-        let op = if exclusive {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::LockShared
+        let file = loop {
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io("open", &path, &e))?;
+            let op = if exclusive {
+                FlockOperation::LockExclusive
+            } else {
+                FlockOperation::LockShared
+            };
+            rustix::fs::flock(&file, op).map_err(|e| {
+                Error::sys(
+                    if exclusive {
+                        "flock(LOCK_EX)"
+                    } else {
+                        "flock(LOCK_SH)"
+                    },
+                    path.clone(),
+                    e,
+                )
+            })?;
+            // `RunDir::sweep` removes a lock file no process holds (locked,
+            // then unlinked): if it did after we opened it, this lock is on
+            // an orphan. Start again.
+            let locked = crate::sys::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::sys::stat_id(&path)? == Some(locked) {
+                break file;
+            }
         };
-        rustix::fs::flock(&file, op).map_err(|e| {
-            Error::sys(
-                if exclusive {
-                    "flock(LOCK_EX)"
-                } else {
-                    "flock(LOCK_SH)"
-                },
-                path,
-                e,
-            )
-        })?;
         Ok(FixtureGuard {
             _file: file,
             _local: local,

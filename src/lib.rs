@@ -19,7 +19,8 @@
 //! - [`Netns`]: create, open, enter and remove namespaces; named ones are made
 //!   exactly as iproute2's `ip netns add` makes them, so `ip netns` sees ours
 //!   and we can use theirs.
-//! - [`RunDir`]: the iproute2 run directory, `/run/netns`.
+//! - [`RunDir`]: the iproute2 run directory, `/run/netns`;
+//!   [`RunDir::sweep`] removes what killed test runs left there.
 //! - [`main!`]: a `harness = false` test target's `main`, running its
 //!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
 //!   test which cannot run here as ignored, with the reason.
@@ -59,9 +60,20 @@ mod runner;
 mod sys;
 mod topology;
 
+// Crash safety (issue 7), at the paths of the layer layout (LAYOUT.md).
+#[path = "kernel/proc_stat.rs"]
+mod kernel_proc_stat;
+#[path = "namespace/crash_points.rs"]
+mod namespace_crash_points;
+#[path = "namespace/owner.rs"]
+mod namespace_owner;
+#[path = "namespace/sweep.rs"]
+mod namespace_sweep;
+
 pub use error::{Error, Result};
 pub use fixture::{Fixture, FixtureGuard, Hosts};
 pub use link::{validate_link_name, Addr, Link, Route, MAX_LINK_NAME_LEN};
+pub use namespace_sweep::{Leftover, LeftoverKind, Outcome};
 pub use netns::Netns;
 pub use privilege::{Privilege, Unavailable};
 pub use rootless::ROOTLESS_ENV;

@@ -486,3 +486,69 @@ pub(crate) fn pid_is_gone(pid: &str) -> bool {
     };
     rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
 }
+
+// Crash safety (issue 7): owner records, name locks and the sweep
+// (src/namespace/owner.rs, src/namespace/sweep.rs).
+
+/// `lstat(path)` (no symlink followed): the file's type, or `None` when
+/// nothing is there. A mount point reports the mounted file's type.
+pub(crate) fn lstat_type(path: &Path) -> Result<Option<rustix::fs::FileType>> {
+    match rustix::fs::lstat(path) {
+        Ok(st) => Ok(Some(rustix::fs::FileType::from_raw_mode(st.st_mode))),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(Error::sys("lstat", path.to_path_buf(), e)),
+    }
+}
+
+/// `statfs(path)`: whether an nsfs file is mounted at `path` (a namespace
+/// bind mount, not a bare placeholder).
+pub(crate) fn is_nsfs_mount(path: &Path) -> Result<bool> {
+    let fs = rustix::fs::statfs(path).map_err(|e| Error::sys("statfs", path.to_path_buf(), e))?;
+    Ok(fs.f_type as u64 == NSFS_MAGIC)
+}
+
+/// `umount2(path, MNT_DETACH|UMOUNT_NOFOLLOW)` until the kernel answers
+/// `EINVAL`, as [`unmount_all`], but a symlink at `path` is never followed
+/// out of the directory. Returns how many mounts were removed.
+pub(crate) fn unmount_all_nofollow(path: &Path) -> Result<usize> {
+    let mut removed = 0;
+    loop {
+        match rustix::mount::unmount(path, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW) {
+            Ok(()) => removed += 1,
+            Err(Errno::INVAL) => return Ok(removed),
+            Err(e) => {
+                return Err(Error::sys(
+                    "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)",
+                    path.to_path_buf(),
+                    e,
+                ))
+            }
+        }
+    }
+}
+
+/// `flock(fd, LOCK_EX)`, or with `wait: false` `flock(fd, LOCK_EX|LOCK_NB)`:
+/// `Ok(false)` if another open file description holds a lock on the file.
+pub(crate) fn flock_exclusive(fd: BorrowedFd<'_>, path: &Path, wait: bool) -> Result<bool> {
+    let (op, name) = if wait {
+        (FlockOperation::LockExclusive, "flock(LOCK_EX)")
+    } else {
+        (
+            FlockOperation::NonBlockingLockExclusive,
+            "flock(LOCK_EX|LOCK_NB)",
+        )
+    };
+    match rustix::fs::flock(fd, op) {
+        Ok(()) => Ok(true),
+        Err(Errno::WOULDBLOCK) if !wait => Ok(false),
+        Err(e) => Err(Error::sys(name, path.to_path_buf(), e)),
+    }
+}
+
+/// `kill(getpid(), SIGKILL)`: dies at once, as under `kill -9`: no unwinding,
+/// no `atexit` handler, no core file. For the crash points of tests only.
+#[cfg(feature = "__crash-points")]
+pub(crate) fn kill_self() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    std::process::abort()
+}
