@@ -23,7 +23,7 @@
 //! | after step | left on the machine | the next run |
 //! | --- | --- | --- |
 //! | `locked` (flock on `locks/NAME`) | `locks/NAME`, unlocked | locks it (the kernel dropped the lock with the process) |
-//! | `record-written` (`tmp/PID-START-N`) | a temporary record | sweeps it: its name says whose it is |
+//! | `record-written` (`tmp/PID-START-N`) | a partial record | removes it (every create sweeps `tmp/`): its name says whose it is |
 //! | `recorded` (renamed to `owners/NAME`) | a record, no entry | the record names a gone process: removes it |
 //! | `placeholder` (`O_EXCL` create) | record + empty placeholder | removes both |
 //! | `mounted`, `created`, `body` | record + mounted namespace | unmounts (every stacked mount), unlinks, removes the record |
@@ -263,6 +263,7 @@ pub(crate) fn claim(dir: &RunDir, name: &str, path: &Path) -> Result<()> {
             }
         }
     }
+    crate::namespace_sweep::sweep_partial_records(dir);
     write(dir, name)
 }
 

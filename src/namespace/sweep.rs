@@ -306,6 +306,17 @@ fn foreign(what: &str) -> String {
     )
 }
 
+/// Removes the partial records of gone processes (`tmp/`), as every
+/// `Netns::create` does before it writes a record: a process killed
+/// while writing one leaves it there, and nothing else would.
+pub(crate) fn sweep_partial_records(dir: &RunDir) {
+    let tmp = owner::tmp_dir(dir);
+    let mut found = Vec::new();
+    for file in names(&tmp).unwrap_or_default() {
+        sweep_partial_record(&tmp.join(file), false, &mut found);
+    }
+}
+
 /// `tmp/PID-START-N`: removed if its process is gone.
 fn sweep_partial_record(path: &Path, dry_run: bool, found: &mut Vec<Leftover>) {
     let name = path
