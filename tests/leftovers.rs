@@ -237,7 +237,9 @@ fn sweep_removes_every_state_a_crash_leaves_and_nothing_else() {
     );
     let would = |l: &Leftover| l.outcome == Outcome::WouldRemove;
     let paths = |ls: &[Leftover], f: &dyn Fn(&Leftover) -> bool| -> Vec<PathBuf> {
-        ls.iter().filter(|l| f(l)).map(|l| l.path.clone()).collect()
+        let mut paths: Vec<PathBuf> = ls.iter().filter(|l| f(l)).map(|l| l.path.clone()).collect();
+        paths.sort();
+        paths
     };
     let mut expected = vec![
         t.entry("mounted"),

@@ -103,7 +103,8 @@ impl fmt::Display for Leftover {
 impl RunDir {
     /// Removes every leftover of netns-test processes that are gone, in this
     /// run directory and in `netns-test/` beside it (`/run/netns-test`), and
-    /// returns what it found; with `dry_run`, removes nothing.
+    /// returns what it found, name by name (a namespace, then its record);
+    /// with `dry_run`, removes nothing.
     ///
     /// A leftover is:
     /// - a run-directory entry whose owner record (`owners/NAME`) names a
@@ -139,7 +140,6 @@ impl RunDir {
         let mut found = sweep_matching(self, dry_run, |_| true)?;
         sweep_fixture_locks(self, dry_run, &mut found)?;
         report_bare_placeholders(self, &mut found)?;
-        found.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(found)
     }
 }
