@@ -46,27 +46,23 @@
 #![warn(missing_docs)]
 
 mod error;
-mod exec;
-mod fixture;
-pub mod harness;
-mod link;
-mod netlink;
-mod netns;
+mod kernel;
+mod namespace;
+mod network;
 mod privilege;
-mod rootless;
-mod rundir;
-mod runner;
-mod sys;
-mod topology;
+mod testing;
 
 pub use error::{Error, Result};
-pub use fixture::{Fixture, FixtureGuard, Hosts};
-pub use link::{validate_link_name, Addr, Link, Route, MAX_LINK_NAME_LEN};
-pub use netns::Netns;
+pub use namespace::netns::Netns;
+pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+pub use network::addr::Addr;
+pub use network::link::{validate_link_name, Link, MAX_LINK_NAME_LEN};
+pub use network::route::Route;
+pub use network::topology::{Network, Topology};
+pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
-pub use rootless::ROOTLESS_ENV;
-pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
-pub use topology::{Network, Topology};
+pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
+pub use testing::harness;
 
 pub use netns_test_macros::netns_test;
 
@@ -79,12 +75,13 @@ pub struct ReadmeDoctests;
 /// promise.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::testing::runner::{run_test, TestFailure, TestOptions, TestReturn};
     #[cfg(not(feature = "tokio"))]
-    pub use crate::runner::TokioFeatureRequired;
-    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
+    pub use crate::testing::runtime::TokioFeatureRequired;
+    pub use crate::testing::runtime::{block_on, Flavor};
     // `no_rootless!()`: the binary's opt-out of rootless mode.
-    pub use crate::rootless::opt_out as opt_out_of_rootless;
+    pub use crate::privilege::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.
-    pub use crate::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
     pub use linkme;
 }

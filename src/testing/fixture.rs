@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use rustix::fs::FlockOperation;
 
 use crate::error::{Error, Result};
-use crate::topology::Network;
+use crate::network::topology::Network;
 use crate::Netns;
 
 /// A value built once per test process, on first use, by whichever test
@@ -51,7 +50,7 @@ use crate::Netns;
 /// # Teardown
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the [harness](crate::harness). A killed process
+/// or after the last test by the [harness](crate::testing::harness). A killed process
 /// leaves named ones behind; the next build of the same named topology
 /// removes them.
 ///
@@ -124,7 +123,7 @@ impl<T, E: fmt::Display> Fixture<T, E> {
             Local::Shared(self.users.read())
         };
         let path = lock_path(self.name);
-        crate::sys::mkdir_0755(&lock_dir())?;
+        crate::kernel::mkdir_0755(&lock_dir())?;
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -132,22 +131,7 @@ impl<T, E: fmt::Display> Fixture<T, E> {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io("open", &path, &e))?;
-        let op = if exclusive {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::LockShared
-        };
-        rustix::fs::flock(&file, op).map_err(|e| {
-            Error::sys(
-                if exclusive {
-                    "flock(LOCK_EX)"
-                } else {
-                    "flock(LOCK_SH)"
-                },
-                path,
-                e,
-            )
-        })?;
+        crate::kernel::flock(&file, exclusive, &path)?;
         Ok(FixtureGuard {
             _file: file,
             _local: local,
@@ -278,5 +262,5 @@ where
 /// harness after the last test; under libtest the `atexit` handler of
 /// [`Netns::create`] does the same at exit.
 pub(crate) fn teardown_all() {
-    crate::netns::remove_live_named();
+    crate::namespace::registry::remove_all();
 }

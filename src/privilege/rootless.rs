@@ -32,14 +32,14 @@
 //!
 //! # Why before `main`, in `.init_array`
 //! `unshare(CLONE_NEWUSER)` fails with `EINVAL` in a multithreaded process
-//! (DESIGN.md 1), and libtest starts its threads in `main`. A function pointer
+//! (ARCHITECTURE.md 2.5), and libtest starts its threads in `main`. A function pointer
 //! in `.init_array` runs in every binary that links the crate (test binaries,
 //! doc tests, benches, nextest's process per test), before `main`, on the only
 //! thread, with no cooperation from the test harness and no `fork`. The
 //! alternatives were worse: re-executing the test binary in a child made
 //! single-threaded costs a process per test and breaks `--nocapture` and
 //! debuggers; a `fork` without `exec` in a threaded process can deadlock
-//! (DESIGN.md 3.13).
+//! (ARCHITECTURE.md 4.13).
 //!
 //! The constructor runs before Rust's runtime is set up, so it uses rustix
 //! system calls only (through [`sys`]), fixed-size stack buffers,
@@ -75,7 +75,13 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 
-use crate::sys;
+use super::bytes::{fd_path, map_line, parse_uint, status_field, EnvScan};
+use crate::kernel::{self, raw};
+
+/// The name of the directory beside the run directory that holds what
+/// coordinates test processes (`RunDir::coordination_dir`): in rootless mode
+/// it starts empty, like `netns`, private to the process.
+pub(crate) const COORDINATION_DIR: &str = "netns-test";
 
 /// The environment variable that turns rootless mode off: `NETNS_TEST_ROOTLESS=0`.
 pub const ROOTLESS_ENV: &str = "NETNS_TEST_ROOTLESS";
@@ -289,9 +295,9 @@ extern "C" fn enter_rootless() {
 }
 
 fn start() -> Result<u8, (Step, Errno)> {
-    let (uid, gid) = sys::effective_ids();
+    let (uid, gid) = kernel::effective_ids();
     UID.store(uid, Ordering::Release);
-    if sys::has_cap_sys_admin().unwrap_or(uid == 0) {
+    if kernel::has_cap_sys_admin().unwrap_or(uid == 0) {
         return Ok(S_PRIVILEGED);
     }
     if BINARY_OPT_OUT.load(Ordering::Acquire) {
@@ -303,23 +309,23 @@ fn start() -> Result<u8, (Step, Errno)> {
     if apparmor_would_deny() {
         return Ok(S_APPARMOR);
     }
-    if let Err(e) = sys::unshare_user_and_mount_ns() {
+    if let Err(e) = raw::unshare_user_and_mount_ns() {
         if e == Errno::INVAL {
             THREADS.store(thread_count().unwrap_or(0), Ordering::Release);
         }
         return Err((Step::UnshareUser, e));
     }
     // Without /proc/self/setgroups (before Linux 3.19) gid_map needs no "deny".
-    match sys::write_once(c"/proc/self/setgroups", b"deny") {
+    match raw::write_once(c"/proc/self/setgroups", b"deny") {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return Err((Step::Setgroups, e)),
     }
     let mut line = [0u8; 32];
-    sys::write_once(c"/proc/self/gid_map", map_line(&mut line, gid))
+    raw::write_once(c"/proc/self/gid_map", map_line(&mut line, gid))
         .map_err(|e| (Step::GidMap, e))?;
-    sys::write_once(c"/proc/self/uid_map", map_line(&mut line, uid))
+    raw::write_once(c"/proc/self/uid_map", map_line(&mut line, uid))
         .map_err(|e| (Step::UidMap, e))?;
-    sys::make_private_rec_raw(c"/").map_err(|e| (Step::MountPrivate, e))?;
+    raw::make_private_rec_raw(c"/").map_err(|e| (Step::MountPrivate, e))?;
     if let Err((step, e)) = private_run_dir() {
         RUN_ERRNO.store(e.raw_os_error(), Ordering::Release);
         RUN_STEP.store(step as u8 + 1, Ordering::Release);
@@ -332,7 +338,7 @@ fn start() -> Result<u8, (Step, Errno)> {
 fn env_turns_rootless_off() -> bool {
     let mut scan = EnvScan::new(ROOTLESS_ENV.as_bytes());
     let mut buf = [0u8; 1024];
-    if sys::read_chunks(c"/proc/self/environ", &mut buf, |chunk| scan.feed(chunk)).is_err() {
+    if raw::read_chunks(c"/proc/self/environ", &mut buf, |chunk| scan.feed(chunk)).is_err() {
         return false;
     }
     scan.value() == Some(b"0")
@@ -345,7 +351,7 @@ fn env_turns_rootless_off() -> bool {
 /// `userns` tries.
 fn apparmor_would_deny() -> bool {
     let mut buf = [0u8; 64];
-    let restricted = sys::read_small(
+    let restricted = raw::read_small(
         c"/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
         &mut buf,
     )
@@ -354,8 +360,8 @@ fn apparmor_would_deny() -> bool {
     if restricted != Some(1) {
         return false;
     }
-    let label = sys::read_small(c"/proc/self/attr/apparmor/current", &mut buf)
-        .or_else(|_| sys::read_small(c"/proc/self/attr/current", &mut buf));
+    let label = raw::read_small(c"/proc/self/attr/apparmor/current", &mut buf)
+        .or_else(|_| raw::read_small(c"/proc/self/attr/current", &mut buf));
     match label {
         Ok(n) => buf.get(..n).is_some_and(|l| l.starts_with(b"unconfined")),
         // No label to read: assume the common case, unconfined.
@@ -366,7 +372,7 @@ fn apparmor_would_deny() -> bool {
 /// `Threads:` of `/proc/self/status`.
 fn thread_count() -> Option<u32> {
     let mut buf = [0u8; 4096];
-    let n = sys::read_small(c"/proc/self/status", &mut buf).ok()?;
+    let n = raw::read_small(c"/proc/self/status", &mut buf).ok()?;
     status_field(buf.get(..n)?, b"Threads").and_then(|n| u32::try_from(n).ok())
 }
 
@@ -375,20 +381,20 @@ fn thread_count() -> Option<u32> {
 /// locks), and a new, empty `netns`.
 fn private_run_dir() -> Result<(), (RunStep, Errno)> {
     // Where RunDir::get looks: /var/run/netns if /var/run is not /run.
-    let parent = match sys::same_dir(c"/run", c"/var/run") {
+    let parent = match raw::same_dir(c"/run", c"/var/run") {
         Some(false) => c"/var/run",
         _ => c"/run",
     };
-    let old = sys::open_dir_raw(parent).map_err(|e| (RunStep::OpenOld, e))?;
-    sys::mount_tmpfs_raw(parent).map_err(|e| (RunStep::MountTmpfs, e))?;
-    let new = sys::open_dir_raw(parent).map_err(|e| (RunStep::OpenNew, e))?;
+    let old = raw::open_dir_raw(parent).map_err(|e| (RunStep::OpenOld, e))?;
+    raw::mount_tmpfs_raw(parent).map_err(|e| (RunStep::MountTmpfs, e))?;
+    let new = raw::open_dir_raw(parent).map_err(|e| (RunStep::OpenNew, e))?;
     let mut skipped = 0u32;
     let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
-    sys::for_each_dir_entry(old.as_fd(), &mut dents, |name, file_type| {
+    raw::for_each_dir_entry(old.as_fd(), &mut dents, |name, file_type| {
         let name_bytes = name.to_bytes();
         // `netns` and the fixture locks' `netns-test` start empty: they
         // belong to this process's private world.
-        let coordination = crate::rundir::COORDINATION_DIR.as_bytes();
+        let coordination = COORDINATION_DIR.as_bytes();
         if matches!(name_bytes, b"." | b".." | b"netns") || name_bytes == coordination {
             return;
         }
@@ -398,7 +404,7 @@ fn private_run_dir() -> Result<(), (RunStep, Errno)> {
     })
     .map_err(|e| (RunStep::ReadDir, e))?;
     RUN_SKIPPED.store(skipped, Ordering::Release);
-    sys::mkdirat_raw(new.as_fd(), c"netns").map_err(|e| (RunStep::MkdirNetns, e))
+    raw::mkdirat_raw(new.as_fd(), c"netns").map_err(|e| (RunStep::MkdirNetns, e))
 }
 
 /// Puts the old entry `name` back into the new directory: a symlink is copied,
@@ -412,243 +418,33 @@ fn bind_back(
     file_type: FileType,
 ) -> Result<(), Errno> {
     let file_type = match file_type {
-        FileType::Unknown => sys::file_type_at(old, name)?,
+        FileType::Unknown => raw::file_type_at(old, name)?,
         known => known,
     };
     match file_type {
         FileType::Symlink => {
             let mut target = [0u8; 4097];
             let (body, _) = target.split_at_mut(4096);
-            let n = sys::readlinkat_raw(old, name, body)?;
+            let n = raw::readlinkat_raw(old, name, body)?;
             if n >= body.len() {
                 return Err(Errno::NAMETOOLONG);
             }
             let target = CStr::from_bytes_until_nul(&target).map_err(|_| Errno::INVAL)?;
-            return sys::symlinkat_raw(target, new, name);
+            return raw::symlinkat_raw(target, new, name);
         }
-        FileType::Directory => sys::mkdirat_raw(new, name)?,
-        _ => sys::create_file_at(new, name)?,
+        FileType::Directory => raw::mkdirat_raw(new, name)?,
+        _ => raw::create_file_at(new, name)?,
     }
     let mut src = [0u8; 320];
     let mut dst = [0u8; 320];
     let src = fd_path(&mut src, old.as_raw_fd(), name.to_bytes()).ok_or(Errno::NAMETOOLONG)?;
     let dst = fd_path(&mut dst, new.as_raw_fd(), name.to_bytes()).ok_or(Errno::NAMETOOLONG)?;
-    sys::bind_mount_rec_raw(src, dst)
-}
-
-// Pure helpers over bytes, for the constructor (no allocation) and for
-// privilege.rs; unit tested below.
-
-/// `/proc/self/fd/FD/NAME`, NUL-terminated, in `buf`.
-pub(crate) fn fd_path<'a>(buf: &'a mut [u8], fd: i32, name: &[u8]) -> Option<&'a CStr> {
-    let mut w = Writer { buf, len: 0 };
-    w.put(b"/proc/self/fd/")?;
-    w.put_uint(u64::try_from(fd).ok()?)?;
-    w.put(b"/")?;
-    w.put(name)?;
-    w.put(b"\0")?;
-    let len = w.len;
-    CStr::from_bytes_with_nul(w.buf.get(..len)?).ok()
-}
-
-/// `0 ID 1\n`: a one-line uid_map or gid_map that maps uid (gid) 0 inside to
-/// `id` outside.
-pub(crate) fn map_line(buf: &mut [u8; 32], id: u32) -> &[u8] {
-    let mut w = Writer {
-        buf: &mut buf[..],
-        len: 0,
-    };
-    // 2 + 10 + 3 bytes: always fits.
-    let _ = w.put(b"0 ").and_then(|()| w.put_uint(u64::from(id)));
-    let _ = w.put(b" 1\n");
-    let len = w.len;
-    &buf[..len]
-}
-
-/// A decimal number, surrounded by whitespace or not (a sysctl file).
-pub(crate) fn parse_uint(text: &[u8]) -> Option<u64> {
-    let text = text.trim_ascii();
-    if text.is_empty() {
-        return None;
-    }
-    text.iter().try_fold(0u64, |n, &b| {
-        if b.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
-}
-
-/// The number after `KEY:` in `/proc/self/status`-style text.
-pub(crate) fn status_field(text: &[u8], key: &[u8]) -> Option<u64> {
-    text.split(|&b| b == b'\n').find_map(|line| {
-        let rest = line.strip_prefix(key)?.strip_prefix(b":")?;
-        parse_uint(rest)
-    })
-}
-
-/// Finds one variable in the NUL-separated `KEY=VALUE` records of
-/// `/proc/PID/environ`, fed in chunks of any size. The first record for the
-/// key counts, as with `getenv`; values longer than 16 bytes are not kept.
-pub(crate) struct EnvScan<'k> {
-    key: &'k [u8],
-    /// Bytes of the current record matched against `KEY=` so far, or `None`
-    /// once it cannot match.
-    matched: Option<usize>,
-    in_value: bool,
-    value: [u8; 16],
-    len: usize,
-    too_long: bool,
-    done: bool,
-}
-
-impl<'k> EnvScan<'k> {
-    pub(crate) fn new(key: &'k [u8]) -> Self {
-        EnvScan {
-            key,
-            matched: Some(0),
-            in_value: false,
-            value: [0; 16],
-            len: 0,
-            too_long: false,
-            done: false,
-        }
-    }
-
-    pub(crate) fn feed(&mut self, chunk: &[u8]) {
-        for &b in chunk {
-            if self.done {
-                return;
-            }
-            if b == 0 {
-                if self.in_value {
-                    self.done = true;
-                    return;
-                }
-                self.matched = Some(0);
-                continue;
-            }
-            if self.in_value {
-                match self.value.get_mut(self.len) {
-                    Some(slot) => {
-                        *slot = b;
-                        self.len += 1;
-                    }
-                    None => self.too_long = true,
-                }
-                continue;
-            }
-            self.matched = match self.matched {
-                Some(i) if i == self.key.len() && b == b'=' => {
-                    self.in_value = true;
-                    None
-                }
-                Some(i) if self.key.get(i) == Some(&b) => Some(i + 1),
-                _ => None,
-            };
-        }
-    }
-
-    /// The value, if the key was found (a record cut short by the end of the
-    /// data counts).
-    pub(crate) fn value(&self) -> Option<&[u8]> {
-        (self.in_value && !self.too_long).then(|| &self.value[..self.len])
-    }
-}
-
-/// Appends to a fixed buffer; `None` when it is full.
-struct Writer<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
-        Some(())
-    }
-
-    fn put_uint(&mut self, mut n: u64) -> Option<()> {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&digits[i..])
-    }
+    raw::bind_mount_rec_raw(src, dst)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn map_lines() {
-        let mut buf = [0u8; 32];
-        assert_eq!(map_line(&mut buf, 65534), b"0 65534 1\n");
-        assert_eq!(map_line(&mut buf, 0), b"0 0 1\n");
-        assert_eq!(map_line(&mut buf, u32::MAX), b"0 4294967295 1\n");
-    }
-
-    #[test]
-    fn fd_paths() {
-        let mut buf = [0u8; 320];
-        assert_eq!(
-            fd_path(&mut buf, 7, b"dbus").unwrap().to_bytes(),
-            b"/proc/self/fd/7/dbus"
-        );
-        let long = [b'x'; 255];
-        assert!(fd_path(&mut buf, i32::MAX, &long).is_some());
-        assert!(fd_path(&mut [0u8; 16], 3, b"too-long-for-it").is_none());
-        assert!(fd_path(&mut buf, -1, b"x").is_none());
-    }
-
-    #[test]
-    fn numbers_from_proc() {
-        assert_eq!(parse_uint(b"0\n"), Some(0));
-        assert_eq!(parse_uint(b" 15000 \n"), Some(15000));
-        assert_eq!(parse_uint(b""), None);
-        assert_eq!(parse_uint(b"1x"), None);
-        assert_eq!(parse_uint(b"99999999999999999999999"), None);
-        let status = b"Name:\tt\nThreads:\t3\nSeccomp:\t2\nSeccomp_filters:\t1\n";
-        assert_eq!(status_field(status, b"Threads"), Some(3));
-        assert_eq!(status_field(status, b"Seccomp"), Some(2));
-        assert_eq!(status_field(status, b"NoNewPrivs"), None);
-    }
-
-    fn scan(env: &[u8], chunk: usize) -> Option<Vec<u8>> {
-        let mut scan = EnvScan::new(b"NETNS_TEST_ROOTLESS");
-        for part in env.chunks(chunk) {
-            scan.feed(part);
-        }
-        scan.value().map(<[u8]>::to_vec)
-    }
-
-    #[test]
-    fn environ_scan_finds_the_first_record_in_any_chunking() {
-        let env = b"PATH=/bin\0XNETNS_TEST_ROOTLESS=1\0NETNS_TEST_ROOTLESS_X=1\0\
-                    NETNS_TEST_ROOTLESS=0\0NETNS_TEST_ROOTLESS=1\0HOME=/\0";
-        for chunk in 1..env.len() {
-            assert_eq!(scan(env, chunk).as_deref(), Some(&b"0"[..]), "{chunk}");
-        }
-        assert_eq!(scan(b"A=NETNS_TEST_ROOTLESS=0\0", 3), None);
-        assert_eq!(scan(b"NETNS_TEST_ROOTLESS=", 4).as_deref(), Some(&b""[..]));
-        assert_eq!(
-            scan(b"NETNS_TEST_ROOTLESS=0", 4).as_deref(),
-            Some(&b"0"[..])
-        );
-        assert_eq!(scan(b"NETNS_TEST_ROOTLESS", 4), None);
-        assert_eq!(scan(b"NETNS_TEST_ROOTLESS=0123456789abcdefg\0", 5), None);
-        assert_eq!(scan(b"", 1), None);
-    }
 
     #[test]
     fn the_constructor_ran() {
