@@ -13,12 +13,13 @@ use rustix::io::Errno;
 
 use crate::error::{ShowErrno, PRIVILEGE_HINT, ROOTLESS_HINT};
 mod bytes;
+mod record;
 pub(crate) mod rootless;
 
 use self::bytes::{parse_uint, status_field};
 use crate::kernel;
 
-use self::rootless::{OptOut, Record, Start, Step};
+use self::record::{record, OptOut, Record, Start, Step};
 
 /// Whether this process can create network namespaces, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ impl Privilege {
 }
 
 fn detect() -> Privilege {
-    let record = rootless::record();
+    let record = record();
     let probe = match record.start {
         Start::Entered | Start::Privileged | Start::NotRun => Some(probe()),
         Start::OptedOut(_) | Start::AppArmorUnconfined | Start::Failed { .. } => None,
@@ -306,7 +307,7 @@ impl fmt::Display for Hint<'_> {
             Privilege::Full => f.write_str(PRIVILEGE_HINT),
             Privilege::Rootless => {
                 f.write_str(ROOTLESS_HINT)?;
-                if let Some((step, errno)) = rootless::record().run_dir {
+                if let Some((step, errno)) = record().run_dir {
                     write!(
                         f,
                         "; the private /run/netns could not be set up ({}: {})",
@@ -507,7 +508,7 @@ mod tests {
         let privilege = Privilege::get();
         assert!(privilege.check().is_ok(), "{privilege:?}");
         let root = crate::kernel::effective_uid() == 0;
-        match rootless::record().start {
+        match record().start {
             Start::Entered => assert_eq!(privilege, &Privilege::Rootless),
             _ => assert!(root && privilege == &Privilege::Full, "{privilege:?}"),
         }
