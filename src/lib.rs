@@ -47,38 +47,24 @@
 #![warn(missing_docs)]
 
 mod error;
-mod exec;
-mod fixture;
-pub mod harness;
-mod link;
-mod netlink;
-mod netns;
+mod kernel;
+mod namespace;
+mod network;
 mod privilege;
-mod rootless;
-mod rundir;
-mod runner;
-mod sys;
-mod topology;
-
-// Crash safety (issue 7), at the paths of the layer layout (LAYOUT.md).
-#[path = "kernel/proc_stat.rs"]
-mod kernel_proc_stat;
-#[path = "namespace/crash_points.rs"]
-mod namespace_crash_points;
-#[path = "namespace/owner.rs"]
-mod namespace_owner;
-#[path = "namespace/sweep.rs"]
-mod namespace_sweep;
+mod testing;
 
 pub use error::{Error, Result};
-pub use fixture::{Fixture, FixtureGuard, Hosts};
-pub use link::{validate_link_name, Addr, Link, Route, MAX_LINK_NAME_LEN};
-pub use namespace_sweep::{Leftover, LeftoverKind, Outcome};
-pub use netns::Netns;
+pub use namespace::netns::Netns;
+pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+pub use namespace::sweep::{Leftover, LeftoverKind, Outcome};
+pub use network::addr::Addr;
+pub use network::link::{validate_link_name, Link, MAX_LINK_NAME_LEN};
+pub use network::route::Route;
+pub use network::topology::{Network, Topology};
+pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
-pub use rootless::ROOTLESS_ENV;
-pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
-pub use topology::{Network, Topology};
+pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
+pub use testing::harness;
 
 pub use netns_test_macros::netns_test;
 
@@ -91,12 +77,15 @@ pub struct ReadmeDoctests;
 /// promise.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::testing::runner::{run_test, TestFailure, TestOptions, TestReturn};
     #[cfg(not(feature = "tokio"))]
-    pub use crate::runner::TokioFeatureRequired;
-    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
+    pub use crate::testing::runtime::TokioFeatureRequired;
+    pub use crate::testing::runtime::{block_on, Flavor};
     // `no_rootless!()`: the binary's opt-out of rootless mode.
-    pub use crate::rootless::opt_out as opt_out_of_rootless;
+    pub use crate::privilege::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.
-    pub use crate::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
     pub use linkme;
+    // The `setns` CLI's pidfd (the kernel layer is the only caller of rustix).
+    pub use crate::kernel::PidFd;
 }

@@ -74,7 +74,7 @@ mod armed {
                 std::io::stderr(),
                 "netns-test: crash point {step}:{nth} reached, SIGKILL"
             );
-            crate::sys::kill_self();
+            crate::kernel::kill_self();
         }
     }
 }

@@ -45,10 +45,9 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::kernel_proc_stat::{own_start_time, proc_stat};
-use crate::namespace_crash_points::crash_point;
-use crate::rundir::RunDir;
-use crate::sys;
+use crate::kernel::{self, own_start_time, proc_stat};
+use crate::namespace::crash_points::crash_point;
+use crate::namespace::rundir::RunDir;
 
 /// The first word of a record, and the format version after it.
 const MAGIC: &str = "netns-test-owner";
@@ -116,7 +115,7 @@ impl Owner {
     pub(crate) fn is_gone(&self) -> bool {
         match proc_stat(self.pid) {
             Ok(Some(stat)) => stat.start_time != self.start_time || stat.has_exited(),
-            Ok(None) | Err(_) => sys::pid_is_gone(&self.pid.to_string()),
+            Ok(None) | Err(_) => kernel::pid_is_gone(&self.pid.to_string()),
         }
     }
 }
@@ -167,7 +166,7 @@ pub(crate) fn record_path(dir: &RunDir, name: &str) -> PathBuf {
 /// cannot be read (`EISDIR` is a [`Record::Garbage`] instead).
 pub(crate) fn read(dir: &RunDir, name: &str) -> Result<Option<Record>> {
     let path = record_path(dir, name);
-    match sys::lstat_type(&path)? {
+    match kernel::lstat_type(&path)? {
         None => return Ok(None),
         Some(rustix::fs::FileType::RegularFile) => {}
         Some(other) => return Ok(Some(Record::Garbage(format!("a {other:?}, not a file")))),
@@ -192,8 +191,8 @@ pub(crate) fn read(dir: &RunDir, name: &str) -> Result<Option<Record>> {
 /// [`Error::Sys`] naming `mkdir`, `write` or `rename` and the path.
 pub(crate) fn write(dir: &RunDir, name: &str) -> Result<()> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    sys::mkdir_0755(&owners_dir(dir))?;
-    sys::mkdir_0755(&tmp_dir(dir))?;
+    kernel::mkdir_0755(&owners_dir(dir))?;
+    kernel::mkdir_0755(&tmp_dir(dir))?;
     let me = Owner::me()?;
     let tmp = tmp_dir(dir).join(format!(
         "{}-{}-{}",
@@ -256,14 +255,14 @@ pub(crate) fn claim(dir: &RunDir, name: &str, path: &Path) -> Result<()> {
         }
         Some(Record::Garbage(content)) => return Err(garbage(dir, name, path, &content)),
         None => {
-            if sys::lstat_type(path)?.is_some() {
+            if kernel::lstat_type(path)?.is_some() {
                 return Err(Error::AlreadyExists {
                     path: path.to_path_buf(),
                 });
             }
         }
     }
-    crate::namespace_sweep::sweep_partial_records(dir);
+    crate::namespace::sweep::sweep_partial_records(dir);
     write(dir, name)
 }
 
@@ -312,9 +311,9 @@ pub(crate) enum Entry {
 /// [`Error::Sys`] naming `lstat` or `statfs`.
 pub(crate) fn inspect(path: &Path) -> Result<Entry> {
     use rustix::fs::FileType;
-    Ok(match sys::lstat_type(path)? {
+    Ok(match kernel::lstat_type(path)? {
         None => Entry::Missing,
-        Some(FileType::RegularFile) if sys::is_nsfs_mount(path)? => Entry::Mounted,
+        Some(FileType::RegularFile) if kernel::is_nsfs_mount(path)? => Entry::Mounted,
         Some(FileType::RegularFile) => match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.len() == 0 => Entry::Placeholder,
             _ => Entry::Foreign("a regular file with content"),
@@ -350,8 +349,8 @@ pub(crate) fn remove_entry(path: &Path) -> Result<(Entry, usize)> {
         }
         Entry::Placeholder | Entry::Mounted => {}
     }
-    let mounts = sys::unmount_all_nofollow(path)?;
-    match sys::unlink(path) {
+    let mounts = kernel::unmount_all_nofollow(path)?;
+    match kernel::unlink(path) {
         Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => {}
         other => other?,
     }
@@ -429,7 +428,7 @@ impl NameLock {
 /// at `path` (the holder before removes it on release).
 fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
     if let Some(dir) = path.parent() {
-        sys::mkdir_0755(dir)?;
+        kernel::mkdir_0755(dir)?;
     }
     loop {
         let file = File::options()
@@ -439,9 +438,9 @@ fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
             .open(path)
             .map_err(|e| Error::io("open", path, &e))?;
         let locked = match deadline {
-            None => sys::flock_exclusive(file.as_fd(), path, true)?,
+            None => kernel::flock_exclusive(file.as_fd(), path, true)?,
             Some(deadline) => loop {
-                if sys::flock_exclusive(file.as_fd(), path, false)? {
+                if kernel::flock_exclusive(file.as_fd(), path, false)? {
                     break true;
                 }
                 if Instant::now() >= deadline {
@@ -453,7 +452,7 @@ fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
         if !locked {
             return Ok(None);
         }
-        if sys::stat_id(path)? == Some(sys::ns_id(file.as_fd())?) {
+        if kernel::stat_id(path)? == Some(kernel::ns_id(file.as_fd())?) {
             return Ok(Some(file));
         }
     }

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::namespace_owner::{self as owner, Entry, NameLock, Owner, Record};
-use crate::rundir::{validate_name, RunDir};
-use crate::sys;
+use crate::kernel;
+use crate::namespace::owner::{self, Entry, NameLock, Owner, Record};
+use crate::namespace::rundir::{validate_name, RunDir};
 
 /// One thing [`RunDir::sweep`] found: removed, to be removed (dry run), or
 /// left with the reason.
@@ -172,7 +172,7 @@ pub(crate) fn sweep_matching(
 /// The entry names of a directory, as UTF-8 (others are not ours: every
 /// name this crate makes is a `&str`); a missing directory has none.
 fn names(dir: &Path) -> Result<Vec<String>> {
-    let mut names: Vec<String> = sys::dir_entries(dir)?
+    let mut names: Vec<String> = kernel::dir_entries(dir)?
         .into_iter()
         .filter_map(|n| n.into_string().ok())
         .collect();
@@ -381,7 +381,7 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
             return;
         }
     };
-    match sys::flock_exclusive(file.as_fd(), path, false) {
+    match kernel::flock_exclusive(file.as_fd(), path, false) {
         Ok(true) => {}
         // Held: in use.
         Ok(false) => return,
@@ -395,7 +395,7 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
             return;
         }
     }
-    match (sys::stat_id(path), sys::ns_id(file.as_fd())) {
+    match (kernel::stat_id(path), kernel::ns_id(file.as_fd())) {
         (Ok(Some(now)), Ok(locked)) if now == locked => {}
         _ => return,
     }

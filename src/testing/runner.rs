@@ -15,7 +15,7 @@ pub struct TestOptions {
     /// The test carries `#[should_panic]`.
     pub should_panic: bool,
     /// `fixture = PATH`: the suite fixture whose host the test runs in.
-    pub fixture: Option<&'static dyn crate::fixture::SuiteFixture>,
+    pub fixture: Option<&'static dyn crate::testing::fixture::SuiteFixture>,
     /// `host = "..."`: the fixture's host to run in.
     pub host: Option<&'static str>,
     /// `exclusive`: no other test of the fixture runs meanwhile.
@@ -112,7 +112,7 @@ where
         (None, None) => run_anonymous(f),
         (None, Some(name)) => run_named(name, f),
     };
-    match outcome {
+    match crate::privilege::explain(outcome) {
         Ok(output) => output,
         Err(err) => R::setup_failed(err, &opts),
     }
@@ -126,9 +126,9 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
-    crate::netns::on_new_thread(move || {
-        crate::sys::unshare_netns()?;
-        crate::netlink::loopback_up()?;
+    crate::namespace::thread::on_new_thread(move || {
+        crate::kernel::unshare_netns()?;
+        crate::kernel::netlink::loopback_up()?;
         Ok(f().into_output())
     })
 }
@@ -141,10 +141,10 @@ where
     // Tests that name the same namespace take turns, in this process and
     // across processes (cargo-nextest runs one per test): NAME's lock, held
     // for the whole test. `Netns::create` takes it again (it is re-entrant
-    // for this thread) and replaces a leftover of a killed run (DESIGN.md
-    // 3.11; src/namespace/owner.rs).
+    // for this thread) and replaces a leftover of a killed run
+    // (ARCHITECTURE.md 3.4, 4.11).
     let dir = crate::RunDir::get();
-    let _turn = crate::namespace_owner::NameLock::acquire(dir, name)?;
+    let _turn = crate::namespace::owner::NameLock::acquire(dir, name)?;
     let ns = match crate::Netns::create(name) {
         Ok(created) => created,
         // Made by someone else (`ip netns add`, a live process): join it,
@@ -155,7 +155,7 @@ where
     // `ns` drops after the body, pass or fail (a panic resumes after the
     // drop), removing the namespace (then its record) if it was created here.
     ns.run(move || {
-        crate::namespace_crash_points::crash_point("body");
+        crate::namespace::crash_points::crash_point("body");
         f().into_output()
     })
 }
@@ -166,7 +166,7 @@ fn open_existing(dir: &crate::RunDir, name: &str) -> crate::Result<crate::Netns>
     match crate::Netns::open(name) {
         Err(crate::Error::NotNetns { path, found })
             if found.starts_with("an empty regular file")
-                && crate::namespace_owner::read(dir, name)?.is_none() =>
+                && crate::namespace::owner::read(dir, name)?.is_none() =>
         {
             Err(crate::Error::NotNetns {
                 path,
@@ -184,7 +184,7 @@ fn open_existing(dir: &crate::RunDir, name: &str) -> crate::Result<crate::Netns>
 /// first use, run the body on a fresh thread in the host's namespace (or in a
 /// fresh namespace of its own when no host is named).
 fn run_in_fixture<R, F>(
-    fixture: &'static dyn crate::fixture::SuiteFixture,
+    fixture: &'static dyn crate::testing::fixture::SuiteFixture,
     opts: &TestOptions,
     f: F,
 ) -> crate::Result<R::Output>
@@ -200,63 +200,4 @@ where
             run_anonymous(f)
         }
     }
-}
-
-/// The runtime an `async fn` test body runs on.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub enum Flavor {
-    /// `flavor = "current_thread"` (the default): everything on the namespace
-    /// thread.
-    CurrentThread,
-    /// `flavor = "multi_thread"`: worker threads, spawned by the namespace
-    /// thread and so inside the namespace.
-    MultiThread {
-        /// `worker_threads = N`; tokio's default (one per core) if `None`.
-        worker_threads: Option<usize>,
-    },
-}
-
-/// Builds a tokio runtime on the calling (namespace) thread and runs `fut` to
-/// completion on it. Worker threads are spawned from this thread, so they
-/// inherit its namespace.
-#[cfg(feature = "tokio")]
-#[doc(hidden)]
-pub fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
-    let mut builder = match flavor {
-        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        Flavor::MultiThread { worker_threads } => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            if let Some(n) = worker_threads {
-                b.worker_threads(n);
-            }
-            b
-        }
-    };
-    builder
-        .enable_all()
-        .build()
-        .expect("netns-test: building the tokio runtime of the test")
-        .block_on(fut)
-}
-
-/// `async fn` tests need the `tokio` feature.
-#[cfg(not(feature = "tokio"))]
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "an `async fn` #[netns_test] needs the `tokio` feature of netns-test",
-    label = "async test body",
-    note = "in Cargo.toml: netns-test = {{ version = \"0.1\", features = [\"tokio\"] }}"
-)]
-pub trait TokioFeatureRequired {}
-
-/// `async fn` tests need the `tokio` feature: without it this bound fails
-/// with a message that says so.
-#[cfg(not(feature = "tokio"))]
-#[doc(hidden)]
-pub fn block_on<F>(_flavor: Flavor, _fut: F) -> F::Output
-where
-    F: std::future::Future + TokioFeatureRequired,
-{
-    unreachable!("TokioFeatureRequired has no implementations")
 }

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use rustix::fs::FlockOperation;
 
 use crate::error::{Error, Result};
-use crate::topology::Network;
+use crate::network::topology::Network;
 use crate::Netns;
 
 /// A value built once per test process, on first use, by whichever test
@@ -51,9 +50,9 @@ use crate::Netns;
 /// # Teardown
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the [harness](crate::harness). A killed process
-/// leaves named ones behind, with owner records naming it; the next build
-/// of a topology with the same prefix removes them, and so does
+/// or after the last test by the [harness](crate::testing::harness). A killed
+/// process leaves named ones behind, with owner records naming it; the next
+/// build of a topology with the same prefix removes them, and so does
 /// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
 /// stays until a sweep finds no process holding it.
 ///
@@ -126,7 +125,7 @@ impl<T, E: fmt::Display> Fixture<T, E> {
             Local::Shared(self.users.read())
         };
         let path = lock_path(self.name);
-        crate::sys::mkdir_0755(&lock_dir())?;
+        crate::kernel::mkdir_0755(&lock_dir())?;
         let file = loop {
             let file = File::options()
                 .create(true)
@@ -135,27 +134,12 @@ impl<T, E: fmt::Display> Fixture<T, E> {
                 .write(true)
                 .open(&path)
                 .map_err(|e| Error::io("open", &path, &e))?;
-            let op = if exclusive {
-                FlockOperation::LockExclusive
-            } else {
-                FlockOperation::LockShared
-            };
-            rustix::fs::flock(&file, op).map_err(|e| {
-                Error::sys(
-                    if exclusive {
-                        "flock(LOCK_EX)"
-                    } else {
-                        "flock(LOCK_SH)"
-                    },
-                    path.clone(),
-                    e,
-                )
-            })?;
+            crate::kernel::flock(&file, exclusive, &path)?;
             // `RunDir::sweep` removes a lock file no process holds (locked,
             // then unlinked): if it did after we opened it, this lock is on
             // an orphan. Start again.
-            let locked = crate::sys::ns_id(std::os::fd::AsFd::as_fd(&file))?;
-            if crate::sys::stat_id(&path)? == Some(locked) {
+            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::kernel::stat_id(&path)? == Some(locked) {
                 break file;
             }
         };
@@ -289,5 +273,5 @@ where
 /// harness after the last test; under libtest the `atexit` handler of
 /// [`Netns::create`] does the same at exit.
 pub(crate) fn teardown_all() {
-    crate::netns::remove_live_named();
+    crate::namespace::registry::remove_all();
 }

@@ -1,0 +1,89 @@
+//! Processes and the calling process: capabilities, ids, whether a pid is
+//! gone, `atexit(3)`.
+
+use rustix::io::Errno;
+
+/// `capget(2)`: whether `CAP_SYS_ADMIN` is in the calling thread's effective
+/// set, or `None` if the call fails.
+pub(crate) fn has_cap_sys_admin() -> Option<bool> {
+    let caps = rustix::thread::capabilities(None).ok()?;
+    Some(
+        caps.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN),
+    )
+}
+
+/// `geteuid()` and `getegid()`, as raw ids.
+pub(crate) fn effective_ids() -> (u32, u32) {
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
+}
+
+/// `kill(pid, 0)` (kill(2)): whether the process `pid`, given as the decimal
+/// text a record or a name carries, is gone (`ESRCH`). Anything that is not a
+/// valid pid, or any other answer (`EPERM`: it exists but is another user's),
+/// counts as alive, so nothing of a live process is ever taken for a leftover.
+pub(crate) fn pid_is_gone(pid: &str) -> bool {
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some(pid) = pid
+        .parse::<i32>()
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
+}
+
+/// `geteuid()`: whether the process runs as uid 0 in its user namespace.
+pub(crate) fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// `atexit(f)` (atexit(3)); rustix has no wrapper. `f` runs at `exit`, in the
+/// thread that calls it, after `main` returns; never after `_exit` or a
+/// signal.
+pub(crate) fn at_exit(f: extern "C" fn()) {
+    // SAFETY: registers a plain `extern "C" fn()`, as atexit(3) requires; what
+    // `f` may touch at exit is its own caller's concern.
+    unsafe { libc::atexit(f) };
+}
+
+/// A pidfd (pidfd_open(2)): a handle on one process that never names another,
+/// even after the process is reaped and its pid reused; a signal sent through
+/// it then fails with `ESRCH` instead of reaching a stranger. For the `setns`
+/// CLI, which passes SIGTERM and SIGHUP on to its command. Not a public API:
+/// no stability promise.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct PidFd(std::os::fd::OwnedFd);
+
+impl PidFd {
+    /// `pidfd_open(pid, 0)` on `child`; `None` where the kernel has no
+    /// pidfds (before Linux 5.3) or the child is gone.
+    pub fn open(child: &std::process::Child) -> Option<PidFd> {
+        let pid = rustix::process::Pid::from_child(child);
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            .ok()
+            .map(PidFd)
+    }
+
+    /// `pidfd_send_signal(fd, sig, NULL, 0)` (pidfd_send_signal(2)) with the
+    /// raw signal number `sig`; whether it was sent.
+    pub fn signal(&self, sig: i32) -> bool {
+        rustix::process::Signal::from_named_raw(sig)
+            .is_some_and(|sig| rustix::process::pidfd_send_signal(&self.0, sig).is_ok())
+    }
+}
+
+/// `kill(getpid(), SIGKILL)`: dies at once, as under `kill -9`: no unwinding,
+/// no `atexit` handler, no core file. For the crash points of tests only.
+#[cfg(feature = "__crash-points")]
+pub(crate) fn kill_self() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    std::process::abort()
+}
