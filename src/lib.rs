@@ -54,9 +54,9 @@ mod privilege;
 mod testing;
 
 pub use error::{Error, Result};
+pub use namespace::leftover::{Leftover, LeftoverKind, Outcome};
 pub use namespace::netns::Netns;
 pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
-pub use namespace::sweep::{Leftover, LeftoverKind, Outcome};
 pub use network::addr::Addr;
 pub use network::link::{validate_link_name, Link, MAX_LINK_NAME_LEN};
 pub use network::route::Route;

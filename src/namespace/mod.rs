@@ -4,6 +4,8 @@
 
 pub(crate) mod crash_points;
 pub(crate) mod exec;
+pub(crate) mod leftover;
+pub(crate) mod name_lock;
 pub(crate) mod netns;
 pub(crate) mod owner;
 pub(crate) mod registry;

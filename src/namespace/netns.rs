@@ -144,7 +144,7 @@ impl Netns {
         dir.prepare()?;
         // Intent before action (namespace/owner.rs): the record exists,
         // complete, before the placeholder does.
-        let _lock = owner::NameLock::acquire(dir, name)?;
+        let _lock = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
         crash_point("locked");
         owner::claim(dir, name, &path)?;
         if let Err(e) = kernel::create_placeholder(&path) {
@@ -346,7 +346,7 @@ pub(crate) fn remove_named(path: &Path, id: (u64, u64)) -> Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let _lock = owner::NameLock::acquire_until(&dir, name, Some(deadline))
+    let _lock = crate::namespace::name_lock::NameLock::acquire_until(&dir, name, Some(deadline))
         .ok()
         .flatten();
     remove_entry(path, id)?;

@@ -144,7 +144,7 @@ where
     // for this thread) and replaces a leftover of a killed run
     // (ARCHITECTURE.md 3.4, 4.11).
     let dir = crate::RunDir::get();
-    let _turn = crate::namespace::owner::NameLock::acquire(dir, name)?;
+    let _turn = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
     let ns = match crate::Netns::create(name) {
         Ok(created) => created,
         // Made by someone else (`ip netns add`, a live process): join it,
