@@ -68,6 +68,10 @@ impl fmt::Display for Leftover {
             Outcome::Left(_) => "left",
         };
         write!(f, "{verb} {}: ", self.path.display())?;
+        if let (LeftoverKind::Foreign, Outcome::Left(why)) = (self.kind, &self.outcome) {
+            // The reason says what it is.
+            return f.write_str(why);
+        }
         match self.kind {
             LeftoverKind::Namespace { mounts: Some(1) } => f.write_str("a network namespace")?,
             LeftoverKind::Namespace { mounts: Some(n) } => {
