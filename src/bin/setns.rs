@@ -1,5 +1,6 @@
 //! `setns [--rm] NAME [CMD [ARG...]]`: `ip netns add NAME` (unless it exists)
 //! and `ip netns exec NAME CMD` in one command, over the netns-test library.
+//! `setns --sweep [--dry-run]`: `RunDir::sweep`, what killed test runs left.
 //!
 //! All namespace work is the library's ([`Netns::create`], [`Netns::open`],
 //! [`Netns::enter_for_exec`], [`Netns::delete`]); this file parses the

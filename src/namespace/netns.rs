@@ -268,8 +268,11 @@ impl Netns {
 
     /// Removes this named namespace now, as `ip netns del NAME` does:
     /// `umount2(path, MNT_DETACH)` until nothing is mounted there (stacked
-    /// mounts included), then `unlink(path)`. The namespace itself lives on
-    /// until this handle and every thread and socket in it are gone.
+    /// mounts included), then `unlink(path)`, with the name's lock held
+    /// (`/run/netns-test/locks/NAME`); then the name's owner record, if this
+    /// process wrote it (README, "After a crash"). The namespace itself
+    /// lives on until this handle and every thread and socket in it are
+    /// gone.
     ///
     /// It is not an error if the name is already gone (say, after
     /// `ip netns del`). If the name now refers to another namespace, that one
