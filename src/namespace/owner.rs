@@ -233,6 +233,12 @@ pub(crate) fn forget_mine(dir: &RunDir, name: &str) {
 ///
 /// Then this process's record is written.
 ///
+/// One window is left, because `ip netns add` takes no name lock: if this
+/// process is killed between writing its record and creating the
+/// placeholder, and `ip netns add NAME` creates NAME in that window, the
+/// record (naming a gone process) claims that namespace, and the next
+/// create of NAME removes it.
+///
 /// # Errors
 /// - [`Error::AlreadyExists`] for a name that is taken; nothing touched.
 /// - [`Error::Leftover`] for a record that is not one this crate writes, or
