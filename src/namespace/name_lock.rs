@@ -84,16 +84,24 @@ impl NameLock {
 /// Opens (creating) and `flock`s `path`, until the locked file is the one
 /// at `path` (the holder before removes it on release).
 fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
-    if let Some(dir) = path.parent() {
-        kernel::mkdir_0755(dir)?;
-    }
-    loop {
-        let file = File::options()
+    let open = || {
+        File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
-            .map_err(|e| Error::io("open", path, &e))?;
+    };
+    loop {
+        // The directory is made on first use only: a `mkdir` per lock would
+        // cost more than the lock.
+        let file = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                kernel::mkdir_0755(path.parent().unwrap_or(path))?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|e| Error::io("open", path, &e))?;
         let locked = match deadline {
             None => kernel::flock_exclusive(file.as_fd(), path, true)?,
             Some(deadline) => loop {

@@ -188,8 +188,6 @@ pub(crate) fn read(dir: &RunDir, name: &str) -> Result<Option<Record>> {
 /// [`Error::Sys`] naming `mkdir`, `write` or `rename` and the path.
 pub(crate) fn write(dir: &RunDir, name: &str) -> Result<()> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    kernel::mkdir_0755(&owners_dir(dir))?;
-    kernel::mkdir_0755(&tmp_dir(dir))?;
     let me = Owner::me()?;
     let tmp = tmp_dir(dir).join(format!(
         "{}-{}-{}",
@@ -197,13 +195,29 @@ pub(crate) fn write(dir: &RunDir, name: &str) -> Result<()> {
         me.start_time,
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::write(&tmp, me.encode()).map_err(|e| {
+    // The directories are made on first use only (ENOENT), not per record.
+    let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let written = match std::fs::write(&tmp, me.encode()) {
+        Err(e) if missing(&e) => {
+            kernel::mkdir_0755(&tmp_dir(dir))?;
+            std::fs::write(&tmp, me.encode())
+        }
+        other => other,
+    };
+    written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io("write", &tmp, &e)
     })?;
     crash_point("record-written");
     let path = record_path(dir, name);
-    std::fs::rename(&tmp, &path).map_err(|e| {
+    let renamed = match std::fs::rename(&tmp, &path) {
+        Err(e) if missing(&e) => {
+            kernel::mkdir_0755(&owners_dir(dir))?;
+            std::fs::rename(&tmp, &path)
+        }
+        other => other,
+    };
+    renamed.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io("rename", &path, &e)
     })?;
