@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// One thing [`RunDir::sweep`] found: removed, to be removed (dry run), or
+/// One thing [`RunDir::sweep`](crate::RunDir::sweep) found: removed, to be removed (dry run), or
 /// left with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,7 +48,7 @@ pub enum LeftoverKind {
     Foreign,
 }
 
-/// What [`RunDir::sweep`] did with a [`Leftover`].
+/// What [`RunDir::sweep`](crate::RunDir::sweep) did with a [`Leftover`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {

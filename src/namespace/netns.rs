@@ -5,6 +5,8 @@ use std::hash::{Hash, Hasher};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::kernel::{self, netlink};
 use crate::namespace::crash_points::crash_point;
