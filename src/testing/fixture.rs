@@ -50,9 +50,11 @@ use crate::Netns;
 /// # Teardown
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the [harness](crate::testing::harness). A killed process
-/// leaves named ones behind; the next build of the same named topology
-/// removes them.
+/// or after the last test by the [harness](crate::testing::harness). A killed
+/// process leaves named ones behind, with owner records naming it; the next
+/// build of a topology with the same prefix removes them, and so does
+/// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
+/// stays until a sweep finds no process holding it.
 ///
 /// # Exclusive use
 /// `#[netns_test(fixture = LAB, host = "r", exclusive)]` runs while no other
@@ -124,14 +126,23 @@ impl<T, E: fmt::Display> Fixture<T, E> {
         };
         let path = lock_path(self.name);
         crate::kernel::mkdir_0755(&lock_dir())?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, &e))?;
-        crate::kernel::flock(&file, exclusive, &path)?;
+        let file = loop {
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io("open", &path, &e))?;
+            crate::kernel::flock(&file, exclusive, &path)?;
+            // `RunDir::sweep` removes a lock file no process holds (locked,
+            // then unlinked): if it did after we opened it, this lock is on
+            // an orphan. Start again.
+            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::kernel::stat_id(&path)? == Some(locked) {
+                break file;
+            }
+        };
         Ok(FixtureGuard {
             _file: file,
             _local: local,
