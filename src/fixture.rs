@@ -277,6 +277,7 @@ where
 /// Removes what suite fixtures left in the run directory. Called by the
 /// harness after the last test; under libtest the `atexit` handler of
 /// [`Netns::create`] does the same at exit.
+#[cfg(feature = "harness")]
 pub(crate) fn teardown_all() {
     crate::netns::remove_live_named();
 }

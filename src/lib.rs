@@ -48,6 +48,8 @@
 mod error;
 mod exec;
 mod fixture;
+#[cfg(feature = "harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
 mod link;
 mod netlink;
@@ -85,6 +87,59 @@ pub mod __private {
     // `no_rootless!()`: the binary's opt-out of rootless mode.
     pub use crate::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.
+    pub use crate::__register_test as register_test;
+    #[cfg(feature = "harness")]
     pub use crate::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    #[cfg(feature = "harness")]
     pub use linkme;
+}
+
+/// `register_test!("foo", ignored, ShouldPanic, runner)`, which every
+/// `#[netns_test]` expands to: the test's entry in the list the harness of
+/// `main!()` reads. The macro crate cannot see this crate's features, so the
+/// choice is made here: an entry with the `harness` feature; without it, only
+/// a use of the runner, which otherwise would be dead code outside `--test`.
+#[cfg(feature = "harness")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_test {
+    ($name:literal, $ignored:literal, $should_panic:ident $(($expected:literal))?, $runner:ident) => {
+        const _: () = {
+            #[$crate::__private::linkme::distributed_slice($crate::__private::TESTS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static TEST: $crate::__private::Registration = $crate::__private::Registration {
+                module_path: ::core::module_path!(),
+                name: $name,
+                ignored: $ignored,
+                should_panic: $crate::__private::ShouldPanic::$should_panic $(($expected))?,
+                run: || $crate::__private::TestOutput::into_outcome($runner()),
+            };
+        };
+    };
+}
+
+/// See the other `__register_test`: without the `harness` feature, no entry.
+#[cfg(not(feature = "harness"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_test {
+    ($name:literal, $ignored:literal, $should_panic:ident $(($expected:literal))?, $runner:ident) => {
+        const _: () = {
+            let _ = $runner;
+        };
+    };
+}
+
+/// Without the `harness` feature: one error that names it.
+#[cfg(not(feature = "harness"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! main {
+    () => {
+        ::core::compile_error!(
+            "`netns_test::main!()` needs the `harness` feature of netns-test: \
+             netns-test = { version = \"0.1\", features = [\"harness\"] }"
+        );
+        fn main() {}
+    };
 }

@@ -197,24 +197,16 @@ mod signature;
 /// #[::core::prelude::v1::test]
 /// fn foo() { __netns_test_foo() }
 ///
-/// const _: () = {
-///     #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
-///     #[linkme(crate = ::netns_test::__private::linkme)]
-///     static TEST: ::netns_test::__private::Registration = ::netns_test::__private::Registration {
-///         module_path: ::core::module_path!(),
-///         name: "foo",
-///         ignored: false,
-///         should_panic: ::netns_test::__private::ShouldPanic::Expected("boom"),
-///         run: || ::netns_test::__private::TestOutput::into_outcome(__netns_test_foo()),
-///     };
-/// };
+/// ::netns_test::__private::register_test!("foo", false, Expected("boom"), __netns_test_foo);
 /// ```
 ///
 /// for `#[netns_test(name = "ns0")]` on `/// doc`
 /// `#[should_panic(expected = "boom")] fn foo() { .. }`. Under libtest, `foo` is the test. A
 /// `harness = false` target is built without `--test`, so rustc drops `foo`,
-/// and `netns_test::main!()` finds the test through its entry instead; the
-/// runner is used either way, so neither build warns about dead code.
+/// and `netns_test::main!()` finds the test through its entry instead: with
+/// the runtime's `harness` feature, `register_test!` puts one in a link-time
+/// list; without it, it only uses the runner. The runner is used either way,
+/// so neither build warns about dead code.
 /// `#[test]`, `#[should_panic]`, `#[ignore]`, doc comments and `#[cfg_attr]`
 /// stay on `foo`; `#[cfg]` goes on all three items; any other attribute
 /// (`#[serial]`, lint levels) goes on the runner, so it acts under both
