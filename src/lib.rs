@@ -44,30 +44,61 @@
 //! it never passes without having run.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Network namespaces are Linux's: elsewhere, this one error rather than a
+// cascade from the modules below (each is `cfg(target_os = "linux")`, and
+// so are the dependencies in Cargo.toml).
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "netns-test needs Linux network namespaces (unshare(2), setns(2)) and builds only for \
+     Linux targets; on other systems, make it a Linux-only dev-dependency: \
+     [target.'cfg(target_os = \"linux\")'.dev-dependencies]"
+);
+
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod exec;
+#[cfg(target_os = "linux")]
 mod fixture;
-#[cfg(feature = "harness")]
+#[cfg(all(target_os = "linux", feature = "harness"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
+#[cfg(target_os = "linux")]
 mod link;
+#[cfg(target_os = "linux")]
 mod netlink;
+#[cfg(target_os = "linux")]
 mod netns;
+#[cfg(target_os = "linux")]
 mod privilege;
+#[cfg(target_os = "linux")]
 mod rootless;
+#[cfg(target_os = "linux")]
 mod rundir;
+#[cfg(target_os = "linux")]
 mod runner;
+#[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
 mod topology;
 
+#[cfg(target_os = "linux")]
 pub use error::{Error, Result};
+#[cfg(target_os = "linux")]
 pub use fixture::{Fixture, FixtureGuard, Hosts};
+#[cfg(target_os = "linux")]
 pub use link::{validate_link_name, Addr, Link, Route, MAX_LINK_NAME_LEN};
+#[cfg(target_os = "linux")]
 pub use netns::Netns;
+#[cfg(target_os = "linux")]
 pub use privilege::{Privilege, Unavailable};
+#[cfg(target_os = "linux")]
 pub use rootless::ROOTLESS_ENV;
+#[cfg(target_os = "linux")]
 pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+#[cfg(target_os = "linux")]
 pub use topology::{Network, Topology};
 
 pub use netns_test_macros::netns_test;
@@ -79,6 +110,7 @@ pub struct ReadmeDoctests;
 
 /// What the `#[netns_test]` expansion calls. Not a public API: no stability
 /// promise.
+#[cfg(target_os = "linux")]
 #[doc(hidden)]
 pub mod __private {
     #[cfg(not(feature = "tokio"))]
