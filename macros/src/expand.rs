@@ -562,4 +562,61 @@ mod tests {
             "{output}"
         );
     }
+
+    #[test]
+    fn crate_option_replaces_the_path() {
+        let output = expand(
+            r#"crate = "my::nt", flavor = "multi_thread""#,
+            "async fn foo() -> Result<(), E> { Ok(()) }",
+        );
+        assert!(!output.contains(":: netns_test ::"), "{output}");
+        for path in [
+            quote!(my::nt::__private::run_test),
+            quote!(my::nt::__private::block_on),
+            quote!(my::nt::__private::Flavor::MultiThread),
+            quote!(my::nt::__private::TestOptions),
+            quote!(my::nt::__private::TestFailure),
+            quote!(my::nt::__private::register_test!),
+        ] {
+            assert!(output.contains(&tokens(path.clone())), "{path}: {output}");
+        }
+    }
+
+    #[test]
+    fn tokio_test_is_taken_over() {
+        let output = expand(
+            "",
+            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn foo() {}"#,
+        );
+        assert!(!output.contains("tokio"), "{output}");
+        let flavor = quote! {
+            ::netns_test::__private::Flavor::MultiThread {
+                worker_threads: ::core::option::Option::Some(2)
+            }
+        };
+        assert!(output.contains(&tokens(flavor)), "{output}");
+        let test = tokens(quote!(#[::core::prelude::v1::test] fn foo()));
+        assert_eq!(output.matches(&test).count(), 1, "{output}");
+        let plain = expand("", "#[::tokio::test] async fn foo() {}");
+        assert!(plain.contains("Flavor :: CurrentThread"), "{plain}");
+    }
+
+    #[test]
+    fn test_log_moves_to_the_runner() {
+        let output = expand("", "#[test_log::test] fn foo() {}");
+        let runner = quote! {
+            #[test_log::test(allow(dead_code))]
+            fn __netns_test_foo()
+        };
+        assert!(output.contains(&tokens(runner)), "{output}");
+        let test = tokens(quote!(#[::core::prelude::v1::test] fn foo()));
+        assert_eq!(output.matches(&test).count(), 1, "{output}");
+    }
+
+    #[test]
+    fn async_std_test_is_an_error() {
+        let output = expand("", "#[async_std::test] async fn foo() {}");
+        assert!(output.contains("compile_error"), "{output}");
+        assert!(!output.contains("async_std :: test"), "{output}");
+    }
 }

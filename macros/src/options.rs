@@ -750,4 +750,79 @@ mod tests {
         // A misspelt fixture is reported once, not again through `host`.
         assert_eq!(errors_of(r#"fixture = "LAB", host = "client""#).len(), 1);
     }
+
+    fn tokio(attr: &str, args: &str) -> (Options, Vec<String>) {
+        let mut errors = Errors::default();
+        let mut options = Options::parse(args.parse().unwrap(), &mut errors);
+        let item = format!("{attr} async fn t() {{}}");
+        let func: syn::ItemFn = syn::parse_str(&item).unwrap();
+        options.take_tokio_test(&func.attrs[0], &mut errors);
+        let messages = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (options, messages)
+    }
+
+    #[test]
+    fn tokio_test_options_become_ours() {
+        let (options, errors) = tokio(
+            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 3)]"#,
+            "",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            options.runtime(true).unwrap(),
+            Some(Runtime::MultiThread {
+                worker_threads: Some(3)
+            })
+        );
+        let (options, errors) = tokio("#[tokio::test]", r#"flavor = "multi_thread""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            options.runtime(true).unwrap(),
+            Some(Runtime::MultiThread {
+                worker_threads: None
+            })
+        );
+        let (_, errors) = tokio(
+            r#"#[tokio::test(flavor = "multi_thread")]"#,
+            r#"flavor = "multi_thread""#,
+        );
+        assert!(errors.is_empty(), "agreeing options: {errors:?}");
+    }
+
+    #[test]
+    fn tokio_test_conflicts_and_unsupported_options() {
+        let (_, errors) = tokio(
+            r#"#[tokio::test(flavor = "current_thread")]"#,
+            r#"flavor = "multi_thread""#,
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("conflicts with `flavor = \"multi_thread\"`"),
+            "{errors:?}"
+        );
+        let (_, errors) = tokio(
+            r#"#[tokio::test(start_paused = true, unhandled_panic = "ignore")]"#,
+            "",
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("`start_paused` of `#[tokio::test]` is not supported"));
+        let (_, errors) = tokio(r#"#[tokio::test(flavor = "multi")]"#, "");
+        assert!(
+            errors[0].contains("did you mean `\"multi_thread\"`?"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn crate_option() {
+        let (options, errors) = parse(r#"crate = "my::nt""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(options.crate_path().to_string(), "my :: nt");
+        assert_eq!(Options::default().crate_path().to_string(), ":: netns_test");
+        let errors = errors_of(r#"crate = "a b""#);
+        assert!(errors[0].contains("is not a path"), "{errors:?}");
+    }
 }
