@@ -62,14 +62,17 @@ fn compose(func: &mut ItemFn, options: &mut Options, errors: &mut Errors) {
     let is_async = func.sig.asyncness.is_some();
     func.attrs.retain_mut(|attr| {
         if attrs::is_tokio_test(attr) {
-            if !is_async {
+            if is_async {
+                options.take_tokio_test(attr, errors);
+            } else {
+                // One error: its options would add "not async" errors of
+                // their own.
                 errors.push(syn::Error::new_spanned(
                     &*attr,
                     "`#[tokio::test]` runs an `async fn`, and this test is not async: \
                      make it `async fn`, or remove `#[tokio::test]`",
                 ));
             }
-            options.take_tokio_test(attr, errors);
             return false;
         }
         if attrs::is_async_std_test(attr) {
@@ -611,6 +614,13 @@ mod tests {
         assert!(output.contains(&tokens(runner)), "{output}");
         let test = tokens(quote!(#[::core::prelude::v1::test] fn foo()));
         assert_eq!(output.matches(&test).count(), 1, "{output}");
+    }
+
+    #[test]
+    fn tokio_test_on_a_sync_fn_is_one_error() {
+        let output = expand("", r#"#[tokio::test(flavor = "multi_thread")] fn foo() {}"#);
+        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+        assert!(output.contains("this test is not async"), "{output}");
     }
 
     #[test]
