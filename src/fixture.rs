@@ -51,7 +51,7 @@ use crate::Netns;
 /// # Teardown
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the [harness](crate::harness). A killed process
+/// or after the last test by the harness of `main!()`. A killed process
 /// leaves named ones behind; the next build of the same named topology
 /// removes them.
 ///

@@ -20,9 +20,10 @@
 //!   exactly as iproute2's `ip netns add` makes them, so `ip netns` sees ours
 //!   and we can use theirs.
 //! - [`RunDir`]: the iproute2 run directory, `/run/netns`.
-//! - [`main!`]: a `harness = false` test target's `main`, running its
-//!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
-//!   test which cannot run here as ignored, with the reason.
+//! - [`main!`] (feature `harness`): a `harness = false` test target's
+//!   `main`, running its `#[netns_test]`s through a libtest-compatible
+//!   harness (module `harness`) that reports a test which cannot run here as
+//!   ignored, with the reason.
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
