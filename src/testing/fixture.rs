@@ -50,9 +50,9 @@ use crate::Netns;
 /// # Teardown
 /// Anonymous namespaces vanish with the process. Named ones are removed at
 /// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the [harness](crate::testing::harness). A killed
-/// process leaves named ones behind, with owner records naming it; the next
-/// build of a topology with the same prefix removes them, and so does
+/// or after the last test by the harness of `main!()`. A killed process
+/// leaves named ones behind, with owner records naming it; the next build of
+/// a topology with the same prefix removes them, and so does
 /// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
 /// stays until a sweep finds no process holding it.
 ///
@@ -272,6 +272,7 @@ where
 /// Removes what suite fixtures left in the run directory. Called by the
 /// harness after the last test; under libtest the `atexit` handler of
 /// [`Netns::create`] does the same at exit.
+#[cfg(feature = "harness")]
 pub(crate) fn teardown_all() {
     crate::namespace::registry::remove_all();
 }
