@@ -51,6 +51,8 @@ mod namespace;
 mod network;
 mod privilege;
 mod testing;
+#[cfg(feature = "wire")]
+mod wire;
 
 pub use error::{Error, Result};
 pub use namespace::netns::Netns;
@@ -63,6 +65,12 @@ pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 pub use testing::harness;
+#[cfg(feature = "wire")]
+pub use wire::faults::{fault_seed, Direction, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD, SEED_ENV};
+#[cfg(feature = "wire")]
+pub use wire::handle::{FaultGuard, Partition, Wire};
+#[cfg(feature = "wire")]
+pub use wire::model::LaneStats;
 
 pub use netns_test_macros::netns_test;
 

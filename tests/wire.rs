@@ -1,0 +1,274 @@
+//! Wire links and their faults, over real traffic: a TCP transfer through
+//! loss, a partition and its heal, delay in measured round trips, the same
+//! drops from the same seed, bad input refused.
+#![cfg(feature = "wire")]
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use netns_test::{Direction, Error, Faults, Network, Topology};
+
+const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+/// client -- server over one wire link.
+fn pair() -> Network {
+    Topology::new()
+        .host("client")
+        .host("server")
+        .wire("client", "eth0", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .build()
+        .unwrap()
+}
+
+/// Sends `len` bytes from client to server over TCP port `port`; returns
+/// what the server read.
+fn transfer(net: &Network, port: u16, len: usize) -> usize {
+    let listener = net
+        .host("server")
+        .run(move || TcpListener::bind((SERVER, port)))
+        .unwrap()
+        .unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        conn.read_to_end(&mut got).unwrap();
+        assert!(got.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        got.len()
+    });
+    let mut conn = net
+        .host("client")
+        .run(move || TcpStream::connect((SERVER, port)))
+        .unwrap()
+        .unwrap();
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    conn.write_all(&data).unwrap();
+    drop(conn);
+    server.join().unwrap()
+}
+
+#[test]
+fn a_wire_link_carries_tcp_like_a_plain_link() {
+    let net = pair();
+    assert_eq!(transfer(&net, 8080, 1 << 20), 1 << 20);
+    let wire = net.wire("client", "eth0").unwrap();
+    let out = wire.stats(Direction::Out);
+    // Offloads are off: a megabyte is hundreds of real frames, not a few
+    // 64 KiB super-frames.
+    assert!(out.frames > 700, "{out:?}");
+    assert_eq!(out.frames, out.delivered);
+    assert_eq!(wire.ends(), ("client/eth0", "server/eth0"));
+    assert_eq!(net.wire("server", "eth0").unwrap().ends().0, "server/eth0");
+}
+
+#[test]
+fn tcp_completes_under_ten_percent_loss() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _loss = wire
+        .set(Direction::Both, Faults::new().loss(0.1).seed(1))
+        .unwrap();
+    assert_eq!(transfer(&net, 8081, 200_000), 200_000);
+    let stats = wire.stats(Direction::Both);
+    assert!(stats.lost > 0, "{stats:?}");
+}
+
+#[test]
+fn a_partition_times_connect_out_and_heal_lets_it_through() {
+    let net = pair();
+    let listener = net
+        .host("server")
+        .run(|| TcpListener::bind((SERVER, 8082)))
+        .unwrap()
+        .unwrap();
+    let connect = |timeout| {
+        net.host("client")
+            .run(move || TcpStream::connect_timeout(&SocketAddr::from((SERVER, 8082)), timeout))
+            .unwrap()
+    };
+    let partition = net.partition(&["client"], &["server"]).unwrap();
+    assert_eq!(partition.links_cut(), 1);
+    let err = connect(Duration::from_millis(500)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    partition.heal();
+    // Seconds, not milliseconds: the client's ARP request for the server
+    // failed during the partition and is retried once a second.
+    connect(Duration::from_secs(5)).unwrap();
+    listener.accept().unwrap();
+}
+
+#[test]
+fn down_takes_the_carrier_and_up_gives_it_back() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let ip_link = |host: &str| {
+        let out = net
+            .host(host)
+            .run(|| Command::new("ip").args(["link", "show", "eth0"]).output())
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    wire.down().unwrap();
+    for host in ["client", "server"] {
+        let shown = ip_link(host);
+        assert!(shown.contains("NO-CARRIER"), "{shown}");
+    }
+    wire.up().unwrap();
+    let shown = ip_link("client");
+    assert!(!shown.contains("NO-CARRIER"), "{shown}");
+    assert_eq!(transfer(&net, 8083, 1000), 1000);
+}
+
+/// Median round trip of `n` UDP echoes client -> server -> client.
+fn median_rtt(net: &Network, port: u16, n: usize) -> Duration {
+    let server = net
+        .host("server")
+        .run(move || UdpSocket::bind((SERVER, port)))
+        .unwrap()
+        .unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        for _ in 0..n {
+            let (len, from) = server.recv_from(&mut buf).unwrap();
+            server.send_to(&buf[..len], from).unwrap();
+        }
+    });
+    let client = net
+        .host("client")
+        .run(|| UdpSocket::bind((CLIENT, 0)))
+        .unwrap()
+        .unwrap();
+    client.connect((SERVER, port)).unwrap();
+    let mut rtts = Vec::new();
+    let mut buf = [0u8; 64];
+    for i in 0..n as u32 {
+        let t = Instant::now();
+        client.send(&i.to_be_bytes()).unwrap();
+        client.recv(&mut buf).unwrap();
+        rtts.push(t.elapsed());
+    }
+    echo.join().unwrap();
+    rtts.sort();
+    rtts[n / 2]
+}
+
+#[test]
+fn delay_shows_in_measured_round_trips() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _delay = wire
+        .set(
+            Direction::Both,
+            Faults::new().delay(Duration::from_millis(10)),
+        )
+        .unwrap();
+    let rtt = median_rtt(&net, 8084, 20);
+    assert!(rtt >= Duration::from_millis(20), "{rtt:?}");
+    assert!(rtt < Duration::from_millis(40), "{rtt:?}");
+}
+
+#[test]
+fn a_guard_puts_the_faults_back() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    {
+        let _delay = wire
+            .set(Direction::Out, Faults::new().delay(Duration::from_millis(30)))
+            .unwrap();
+        assert!(median_rtt(&net, 8085, 5) >= Duration::from_millis(30));
+    }
+    assert!(median_rtt(&net, 8086, 5) < Duration::from_millis(15));
+}
+
+/// The sequence numbers of 300 datagrams that got through 30% loss.
+fn survivors(seed: u64) -> Vec<u32> {
+    let net = pair();
+    // Only the test's datagrams on the wire while faults are set: no IPv6
+    // chatter (router solicitations, MLD), the server's MAC already known.
+    for host in ["client", "server"] {
+        net.host(host)
+            .set_sysctl("net.ipv6.conf.all.disable_ipv6", "1")
+            .unwrap();
+    }
+    let server = net
+        .host("server")
+        .run(|| UdpSocket::bind((SERVER, 9000)))
+        .unwrap()
+        .unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let client = net
+        .host("client")
+        .run(|| UdpSocket::bind((CLIENT, 0)))
+        .unwrap()
+        .unwrap();
+    client.connect((SERVER, 9000)).unwrap();
+    client.send(&u32::MAX.to_be_bytes()).unwrap();
+    let mut buf = [0u8; 16];
+    server.recv(&mut buf).unwrap();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _loss = wire
+        .set(Direction::Out, Faults::new().loss(0.3).seed(seed))
+        .unwrap();
+    for i in 0..300u32 {
+        client.send(&i.to_be_bytes()).unwrap();
+        // Paced: the receiver's socket buffer never overflows.
+        if i % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let mut got = Vec::new();
+    while let Ok(n) = server.recv(&mut buf) {
+        got.push(u32::from_be_bytes(buf[..n].try_into().unwrap()));
+    }
+    got
+}
+
+#[test]
+fn one_seed_drops_the_same_datagrams() {
+    let first = survivors(42);
+    assert!((150..270).contains(&first.len()), "{}", first.len());
+    assert_eq!(first, survivors(42));
+    assert_ne!(first, survivors(43));
+}
+
+#[test]
+fn bad_faults_and_unknown_ends_are_refused_and_change_nothing() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    for bad in [
+        Faults::new().loss(1.5),
+        Faults::new().rate_bits_per_sec(0),
+        Faults::new().duplicate(-1.0),
+    ] {
+        let err = wire.set(Direction::Both, bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    }
+    assert!(wire.stats(Direction::Both) == Default::default());
+    assert_eq!(transfer(&net, 8087, 10_000), 10_000);
+    for (host, link) in [("client", "eth1"), ("nobody", "eth0")] {
+        let err = net.wire(host, link).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    }
+    let err = net.partition(&["client"], &["ghost"]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+}
+
+#[test]
+fn plain_links_have_no_wire() {
+    let net = Topology::new()
+        .host("a")
+        .host("b")
+        .link("a", "eth0", "b", "eth0")
+        .build()
+        .unwrap();
+    assert!(net.wire("a", "eth0").is_err());
+    assert!(net.wires().is_empty());
+    assert!(net.partition(&["a"], &["b"]).is_err());
+}
