@@ -65,12 +65,18 @@ pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 pub use testing::harness;
+#[cfg(feature = "capture")]
+pub use wire::capture::{Capture, CAPTURE_DIR_ENV, CAPTURE_ENV};
 #[cfg(feature = "wire")]
-pub use wire::faults::{fault_seed, Direction, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD, SEED_ENV};
+pub use wire::faults::{
+    fault_seed, Direction, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD, SEED_ENV,
+};
 #[cfg(feature = "wire")]
 pub use wire::handle::{FaultGuard, Partition, Wire};
 #[cfg(feature = "wire")]
 pub use wire::model::LaneStats;
+#[cfg(feature = "wire")]
+pub use wire::tap::{CAPTURE_LIMIT_ENV, DEFAULT_RING_BYTES};
 
 pub use netns_test_macros::netns_test;
 

@@ -4,8 +4,8 @@
 #![cfg(feature = "wire")]
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netns_test::{Direction, Error, Faults, Network, Topology};
@@ -178,7 +178,10 @@ fn a_guard_puts_the_faults_back() {
     let wire = net.wire("client", "eth0").unwrap();
     {
         let _delay = wire
-            .set(Direction::Out, Faults::new().delay(Duration::from_millis(30)))
+            .set(
+                Direction::Out,
+                Faults::new().delay(Duration::from_millis(30)),
+            )
             .unwrap();
         assert!(median_rtt(&net, 8085, 5) >= Duration::from_millis(30));
     }

@@ -53,7 +53,11 @@ pub(crate) fn packet_socket(link: &str, outgoing: bool) -> Result<OwnedFd> {
         )
     };
     if fd < 0 {
-        return Err(Error::sys("socket(AF_PACKET, SOCK_RAW)", None, last_errno()));
+        return Err(Error::sys(
+            "socket(AF_PACKET, SOCK_RAW)",
+            None,
+            last_errno(),
+        ));
     }
     // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -154,7 +158,10 @@ pub(crate) fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<()> {
 
 /// `poll(fds, POLLIN, timeout)`: which of `fds` are readable, waiting at most
 /// `timeout` (forever if `None`).
-pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<Vec<bool>> {
+pub(crate) fn poll_readable(
+    fds: &[BorrowedFd<'_>],
+    timeout: Option<Duration>,
+) -> Result<Vec<bool>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
         .map(|fd| libc::pollfd {
@@ -276,4 +283,27 @@ pub(crate) fn realtime_now() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
+}
+
+/// `if_nameindex()`: the names of the links of the calling thread's
+/// namespace, in index order.
+pub(crate) fn link_names() -> Result<Vec<String>> {
+    // SAFETY: if_nameindex returns an array ended by a zero entry, or NULL.
+    let list = unsafe { libc::if_nameindex() };
+    if list.is_null() {
+        return Err(Error::sys("if_nameindex", None, last_errno()));
+    }
+    let mut names = Vec::new();
+    let mut at = list;
+    // SAFETY: entries up to the terminating one (index 0) are valid, and
+    // each name is a NUL-terminated string; the array is freed once.
+    unsafe {
+        while (*at).if_index != 0 {
+            let name = std::ffi::CStr::from_ptr((*at).if_name);
+            names.push(name.to_string_lossy().into_owned());
+            at = at.add(1);
+        }
+        libc::if_freenameindex(list);
+    }
+    Ok(names)
 }

@@ -9,6 +9,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::error::Result;
 use crate::network::topology::Network;
@@ -46,3 +47,8 @@ impl Network {
         &self.carried
     }
 }
+
+/// Called with each network [`Topology::build`](crate::Topology::build)
+/// made, on the thread that built it: how a layer above learns of networks
+/// (the wire layer's capture of a test's hosts). Set once, by that layer.
+pub(crate) static ON_BUILD: OnceLock<fn(&Network)> = OnceLock::new();

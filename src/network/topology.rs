@@ -181,6 +181,9 @@ impl Topology {
                     source: Box::new(source),
                 })?;
         }
+        if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
+            on_build(&net);
+        }
         Ok(net)
     }
 

@@ -254,10 +254,6 @@ impl<'n> Wire<'n> {
         };
         lanes[i].seed
     }
-
-    pub(crate) fn link(&self) -> &'n WireLink {
-        self.link
-    }
 }
 
 enum Undo {

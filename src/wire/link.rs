@@ -114,8 +114,6 @@ impl WireLink {
             names,
             tap: Mutex::new(None),
         });
-        #[cfg(feature = "capture")]
-        crate::wire::capture::attach(&shared);
         let stop = Arc::new(packet::eventfd()?);
         let thread = {
             let (shared, stop) = (shared.clone(), stop.clone());

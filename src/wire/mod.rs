@@ -33,3 +33,58 @@ pub(crate) fn failure_note() -> Option<String> {
         )
     })
 }
+
+/// What the runner holds while a test runs: the test's capture, if
+/// `NETNS_TEST_CAPTURE` asks for one (nothing is started otherwise).
+pub(crate) struct TestWatch {
+    #[cfg(feature = "capture")]
+    capture: Option<capture::per_test::TestCapture>,
+    done: bool,
+}
+
+impl TestWatch {
+    /// Called by the runner on the test's thread before the body starts.
+    pub(crate) fn start() -> TestWatch {
+        TestWatch {
+            #[cfg(feature = "capture")]
+            capture: capture::per_test::start(),
+            done: false,
+        }
+    }
+
+    /// Called by the runner when the test is over (a panic gets here through
+    /// `Drop`): writes the capture file if it is kept, and prints to the
+    /// test's output where it is and which seed the faults drew from, if the
+    /// test failed.
+    pub(crate) fn finish(mut self, failed: bool) {
+        self.end(failed);
+    }
+
+    fn end(&mut self, failed: bool) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let mut notes = Vec::new();
+        #[cfg(feature = "capture")]
+        notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
+        if failed {
+            notes.extend(failure_note());
+            for note in notes {
+                eprintln!("{note}");
+            }
+        }
+    }
+}
+
+impl Drop for TestWatch {
+    fn drop(&mut self) {
+        self.end(std::thread::panicking());
+    }
+}
+
+/// Adds the calling thread's namespace (a test body's) to its test's
+/// capture, if there is one.
+pub(crate) fn capture_here(_label: &str) {
+    #[cfg(feature = "capture")]
+    capture::per_test::here(_label);
+}

@@ -223,11 +223,6 @@ impl Lane {
     pub(crate) fn next_due(&self) -> Option<Instant> {
         self.pending.peek().map(|p| p.0.at)
     }
-
-    /// Frames waiting.
-    pub(crate) fn in_flight(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 #[cfg(test)]
@@ -281,9 +276,7 @@ mod tests {
 
     #[test]
     fn rate_limit_spaces_frames_and_drops_past_the_queue() {
-        let f = Faults::new()
-            .rate_bits_per_sec(8 * 1000)
-            .queue_bytes(600);
+        let f = Faults::new().rate_bits_per_sec(8 * 1000).queue_bytes(600);
         let mut lane = Lane::new(f, 1);
         let t0 = Instant::now();
         for _ in 0..20 {
@@ -300,6 +293,6 @@ mod tests {
         lane.cuts = 1;
         lane.admit(vec![0; 60], Instant::now());
         assert_eq!(lane.stats.cut, 1);
-        assert_eq!(lane.in_flight(), 0);
+        assert_eq!(lane.next_due(), None);
     }
 }
