@@ -68,6 +68,12 @@ fn a_wire_link_carries_tcp_like_a_plain_link() {
 #[test]
 fn tcp_completes_under_ten_percent_loss() {
     let net = pair();
+    #[cfg(feature = "capture")]
+    let capture = {
+        let capture = netns_test::Capture::new().unwrap();
+        capture.network(&net).unwrap();
+        capture
+    };
     let wire = net.wire("client", "eth0").unwrap();
     let _loss = wire
         .set(Direction::Both, Faults::new().loss(0.1).seed(1))
@@ -75,6 +81,62 @@ fn tcp_completes_under_ten_percent_loss() {
     assert_eq!(transfer(&net, 8081, 200_000), 200_000);
     let stats = wire.stats(Direction::Both);
     assert!(stats.lost > 0, "{stats:?}");
+    // The wire's capture shows the client sending some data segments twice.
+    #[cfg(feature = "capture")]
+    {
+        let path =
+            std::env::temp_dir().join(format!("netns-test-loss-{}.pcapng", std::process::id()));
+        capture.write_pcapng(&path).unwrap();
+        let retransmitted = retransmissions(&path, "client/eth0", 8081);
+        std::fs::remove_file(&path).unwrap();
+        assert!(retransmitted > 0, "no retransmission in the capture");
+    }
+}
+
+/// Data segments sent more than once by `iface` to TCP port `port`, counted
+/// by sequence number, in a pcapng file.
+#[cfg(feature = "capture")]
+fn retransmissions(path: &std::path::Path, iface: &str, port: u16) -> usize {
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut names = Vec::new();
+    let mut seen = std::collections::HashMap::<u32, usize>::new();
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(idb) => names.push(
+                idb.options
+                    .iter()
+                    .find_map(|o| match o {
+                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+            ),
+            Block::EnhancedPacket(epb) => {
+                let frame = &epb.data;
+                if names[epb.interface_id as usize] != iface
+                    || frame.len() < 54
+                    || frame[12..14] != [8, 0]
+                    || frame[14 + 9] != 6
+                {
+                    continue;
+                }
+                let ip = &frame[14..];
+                let ihl = usize::from(ip[0] & 0x0f) * 4;
+                let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+                let tcp = &ip[ihl..];
+                let data_len = total - ihl - usize::from(tcp[12] >> 4) * 4;
+                if u16::from_be_bytes([tcp[2], tcp[3]]) != port || data_len == 0 {
+                    continue;
+                }
+                let seq = u32::from_be_bytes(tcp[4..8].try_into().unwrap());
+                *seen.entry(seq).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    seen.values().filter(|n| **n > 1).count()
 }
 
 #[test]
@@ -245,6 +307,7 @@ fn one_seed_drops_the_same_datagrams() {
 fn bad_faults_and_unknown_ends_are_refused_and_change_nothing() {
     let net = pair();
     let wire = net.wire("client", "eth0").unwrap();
+    let seeds = (wire.seed(Direction::Out), wire.seed(Direction::In));
     for bad in [
         Faults::new().loss(1.5),
         Faults::new().rate_bits_per_sec(0),
@@ -253,7 +316,10 @@ fn bad_faults_and_unknown_ends_are_refused_and_change_nothing() {
         let err = wire.set(Direction::Both, bad).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     }
-    assert!(wire.stats(Direction::Both) == Default::default());
+    // Nothing was set: same seeds, every frame delivered.
+    assert_eq!(seeds, (wire.seed(Direction::Out), wire.seed(Direction::In)));
+    let stats = wire.stats(Direction::Both);
+    assert_eq!(stats.frames, stats.delivered, "{stats:?}");
     assert_eq!(transfer(&net, 8087, 10_000), 10_000);
     for (host, link) in [("client", "eth1"), ("nobody", "eth0")] {
         let err = net.wire(host, link).unwrap_err();
