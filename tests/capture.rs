@@ -168,14 +168,16 @@ fn a_failing_tests_capture_names_every_host_and_link() {
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
-/// Packet sockets of the calling thread's namespace (`/proc/net/packet`
-/// lists them per namespace), header line excluded.
-fn packet_sockets_here() -> usize {
-    std::fs::read_to_string("/proc/thread-self/net/packet")
+/// Sockets open in this process. Nothing else in this binary holds one
+/// while a test body runs: the runner's netlink sockets are closed by then.
+fn sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd")
         .unwrap()
-        .lines()
+        .filter(|fd| {
+            std::fs::read_link(fd.as_ref().unwrap().path())
+                .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        })
         .count()
-        - 1
 }
 
 fn capture_threads() -> usize {
@@ -183,7 +185,7 @@ fn capture_threads() -> usize {
         .unwrap()
         .filter(|t| {
             let comm = t.as_ref().unwrap().path().join("comm");
-            std::fs::read_to_string(comm).is_ok_and(|c| c.starts_with("netns-test-capt"))
+            std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "netns-test-cap")
         })
         .count()
 }
@@ -193,7 +195,7 @@ fn without_the_variable_nothing_is_captured() {
     if std::env::var_os(CAPTURE_ENV).is_some() {
         return;
     }
-    assert_eq!(packet_sockets_here(), 0);
+    assert_eq!(sockets(), 0);
     assert_eq!(capture_threads(), 0);
 }
 
@@ -202,7 +204,12 @@ fn demo_checks_its_own_capture_socket() {
     if std::env::var_os(DEMO_ENV).is_none() {
         return;
     }
-    assert_eq!(packet_sockets_here(), 1);
+    assert_eq!(sockets(), 1);
+    // A new thread names itself once it runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while capture_threads() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     assert_eq!(capture_threads(), 1);
     panic!("failing on purpose");
 }

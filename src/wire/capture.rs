@@ -206,7 +206,7 @@ fn add_sockets(inner: &Arc<Inner>, label: &str, sockets: Vec<(String, OwnedFd)>)
         let inner = inner.clone();
         *thread = Some(
             std::thread::Builder::new()
-                .name("netns-test-capture".to_owned())
+                .name("netns-test-cap".to_owned())
                 .spawn(move || read_loop(&inner))
                 .map_err(Error::Spawn)?,
         );
