@@ -156,8 +156,10 @@ pub(crate) fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// `poll(fds, POLLIN, timeout)`: which of `fds` are readable, waiting at most
-/// `timeout` (forever if `None`).
+/// `ppoll(fds, POLLIN, timeout)`: which of `fds` are readable, waiting at
+/// most `timeout` (forever if `None`). `ppoll` rather than `poll`: its
+/// timeout is in nanoseconds, so a frame delayed by 20 ms leaves after 20 ms,
+/// not after the next whole millisecond.
 pub(crate) fn poll_readable(
     fds: &[BorrowedFd<'_>],
     timeout: Option<Duration>,
@@ -170,18 +172,29 @@ pub(crate) fn poll_readable(
             revents: 0,
         })
         .collect();
-    // Round up: a timeout of 0.3 ms must not spin at 0 ms.
-    let ms = timeout.map_or(-1, |t| {
-        i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
     });
-    // SAFETY: `pfds` is valid for `pfds.len()` entries.
-    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `pfds` is valid for `pfds.len()` entries, `ts_ptr` is null or
+    // points at a timespec that lives across the call; no signal mask.
+    let rc = unsafe {
+        libc::ppoll(
+            pfds.as_mut_ptr(),
+            pfds.len() as libc::nfds_t,
+            ts_ptr,
+            std::ptr::null(),
+        )
+    };
     if rc < 0 {
         let errno = last_errno();
         if errno == Errno::INTR {
             return Ok(vec![false; fds.len()]);
         }
-        return Err(Error::sys("poll", None, errno));
+        return Err(Error::sys("ppoll", None, errno));
     }
     Ok(pfds.iter().map(|p| p.revents != 0).collect())
 }
