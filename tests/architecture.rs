@@ -32,6 +32,10 @@ const REEXPORTS: &[(&str, &str)] = &[
     ("FixtureGuard", "testing"),
     ("Hosts", "testing"),
     ("harness", "testing"),
+    ("Wire", "wire"),
+    ("Faults", "wire"),
+    ("Direction", "wire"),
+    ("Capture", "wire"),
 ];
 
 fn rank(layer: &str) -> Option<u8> {

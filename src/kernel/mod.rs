@@ -12,6 +12,7 @@ mod fs;
 mod mount;
 pub(crate) mod netlink;
 mod ns;
+#[cfg(feature = "wire")]
 pub(crate) mod packet;
 mod process;
 pub(crate) mod raw;

@@ -137,7 +137,7 @@ pub(crate) fn recv_frame(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<Fr
     }
     Ok(Some(Frame {
         len: n as usize,
-        outgoing: from.sll_pkttype == libc::PACKET_OUTGOING as u8,
+        outgoing: from.sll_pkttype == libc::PACKET_OUTGOING,
     }))
 }
 
@@ -298,6 +298,7 @@ pub(crate) fn realtime_now() -> Duration {
         .unwrap_or_default()
 }
 
+#[cfg(feature = "capture")]
 /// `if_nameindex()`: the names of the links of the calling thread's
 /// namespace, in index order.
 pub(crate) fn link_names() -> Result<Vec<String>> {

@@ -7,6 +7,9 @@
 //! function with the step, and gets its [`Carrier`] back through
 //! [`Network::carriers`]. Imports keep pointing down (ARCHITECTURE.md 1).
 
+// Only the wire layer carries links, and it is a cargo feature.
+#![cfg_attr(not(feature = "wire"), allow(dead_code))]
+
 use std::any::Any;
 use std::fmt;
 use std::sync::OnceLock;

@@ -91,6 +91,7 @@ impl Topology {
 
     /// A link like [`Topology::link`] whose frames `start` carries (the wire
     /// layer's `Topology::wire`).
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
     pub(crate) fn carried(
         mut self,
         host_a: &str,

@@ -1,5 +1,8 @@
 //! Frames recorded for a capture file, per interface, in a bounded ring.
 
+// Rings are filled only while a capture (feature `capture`) takes them.
+#![cfg_attr(not(feature = "capture"), allow(dead_code))]
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
