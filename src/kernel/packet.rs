@@ -44,12 +44,17 @@ fn ifindex(name: &str) -> Result<i32> {
 pub(crate) fn packet_socket(link: &str, outgoing: bool) -> Result<OwnedFd> {
     let index = ifindex(link)?;
     let proto = (libc::ETH_P_ALL as u16).to_be();
+    // Protocol 0 at socket(), ETH_P_ALL at bind(): a socket made with a
+    // protocol is hooked into every link at once, and bind() must unhook
+    // it first, waiting for an RCU grace period (`synchronize_net` in
+    // `packet_do_bind`, about 10 ms here). Closing one still waits for one
+    // (`packet_release`).
     // SAFETY: plain socket(2) call; the fd is owned at once.
     let fd = unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            i32::from(proto),
+            0,
         )
     };
     if fd < 0 {

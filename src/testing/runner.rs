@@ -220,7 +220,13 @@ impl Owned {
         F: FnOnce() -> R + Send + 'static,
     {
         let ns = self.ns.as_ref().expect("present until drop");
-        ns.run(move || f().into_output())
+        #[cfg(feature = "wire")]
+        let label = ns.name().unwrap_or_default().to_owned();
+        ns.run(move || {
+            #[cfg(feature = "wire")]
+            crate::wire::capture_here(&label);
+            f().into_output()
+        })
     }
 }
 
