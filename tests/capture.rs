@@ -62,7 +62,9 @@ fn syn_port(frame: &[u8]) -> Option<u16> {
 /// Runs the demo test `name` of this binary in a child with capture on;
 /// returns its output and the capture file it named.
 fn run_demo(name: &str) -> (String, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("netns-test-capture-{}", std::process::id()));
+    // A directory per demo: the tests run in parallel and each removes its own.
+    let dir =
+        std::env::temp_dir().join(format!("netns-test-capture-{}-{name}", std::process::id()));
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(DEMO_ENV, "1")
@@ -216,6 +218,7 @@ fn demo_checks_its_own_capture_socket() {
 
 #[test]
 fn with_the_variable_a_test_has_one_capture_socket_and_thread() {
-    let (text, _) = run_demo("demo_checks_its_own_capture_socket");
+    let (text, path) = run_demo("demo_checks_its_own_capture_socket");
     assert!(text.contains("failing on purpose"), "{text}");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }

@@ -136,9 +136,9 @@ impl Faults {
         self
     }
 
-    /// The seed of this direction's random draws. Without it the seed is
-    /// [`SEED_ENV`] if set, else one random seed per process; see
-    /// [`fault_seed`](crate::fault_seed).
+    /// The seed of the random draws (each direction mixes in its own name).
+    /// Without it the seed comes from [`SEED_ENV`] if set, else one random
+    /// seed per process; see [`fault_seed`](crate::fault_seed).
     pub fn seed(mut self, seed: u64) -> Faults {
         self.seed = Some(seed);
         self

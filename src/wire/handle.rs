@@ -160,10 +160,11 @@ impl<'n> Wire<'n> {
     /// was set before. Takes effect for the next frame; frames already
     /// delayed keep their times.
     ///
-    /// Each direction draws its random numbers from its own seed: the one
-    /// in `faults`, else one derived from [`fault_seed`](crate::fault_seed)
-    /// (which `NETNS_TEST_SEED` fixes), the direction and how often it was
-    /// set. The guard's `Debug` shows the seeds.
+    /// Each direction draws its random numbers from its own seed, derived
+    /// from the one in `faults` and the direction's name, or without one from
+    /// [`fault_seed`](crate::fault_seed) (which `NETNS_TEST_SEED` fixes), the
+    /// direction and how often it was set. The guard's `Debug` and
+    /// [`Wire::seed`] show the seeds.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a value out of range (a fraction above
@@ -176,11 +177,14 @@ impl<'n> Wire<'n> {
         let mut before = Vec::new();
         for i in self.lanes(dir) {
             let lane = &mut lanes[i];
-            let seed = faults.seed.unwrap_or_else(|| {
-                let names = &self.link.shared.names;
-                let label = format!("{}>{}", names[i], names[1 - i]);
-                lane_seed(fault_seed(), &label, lane.generation + 1)
-            });
+            // Mixed with the direction's name, so the two directions of one
+            // setting draw different numbers (losses are not mirrored).
+            let names = &self.link.shared.names;
+            let label = format!("{}>{}", names[i], names[1 - i]);
+            let seed = match faults.seed {
+                Some(seed) => lane_seed(seed, &label, 0),
+                None => lane_seed(fault_seed(), &label, lane.generation + 1),
+            };
             before.push((i, lane.faults.clone(), lane.seed));
             lane.set(faults.clone(), seed);
         }
