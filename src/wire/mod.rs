@@ -12,6 +12,8 @@ pub(crate) mod faults;
 pub(crate) mod handle;
 pub(crate) mod link;
 pub(crate) mod model;
+#[cfg(feature = "capture")]
+pub(crate) mod per_test;
 pub(crate) mod tap;
 
 /// Whether a fault was set in this process, so a failing test's message
@@ -38,7 +40,7 @@ pub(crate) fn failure_note() -> Option<String> {
 /// `NETNS_TEST_CAPTURE` asks for one (nothing is started otherwise).
 pub(crate) struct TestWatch {
     #[cfg(feature = "capture")]
-    capture: Option<capture::per_test::TestCapture>,
+    capture: Option<per_test::TestCapture>,
     done: bool,
 }
 
@@ -47,7 +49,7 @@ impl TestWatch {
     pub(crate) fn start() -> TestWatch {
         TestWatch {
             #[cfg(feature = "capture")]
-            capture: capture::per_test::start(),
+            capture: per_test::start(),
             done: false,
         }
     }
@@ -86,5 +88,5 @@ impl Drop for TestWatch {
 /// capture, if there is one.
 pub(crate) fn capture_here(_label: &str) {
     #[cfg(feature = "capture")]
-    capture::per_test::here(_label);
+    per_test::here(_label);
 }
