@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use netns_test::{Direction, Error, Faults, Network, Topology};
+use netns_test::{netns_test, Direction, Error, Faults, Network, Topology, SEED_ENV};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
@@ -231,7 +231,7 @@ fn delay_shows_in_measured_round_trips() {
         .unwrap();
     let rtt = median_rtt(&net, 8084, 20);
     assert!(rtt >= Duration::from_millis(20), "{rtt:?}");
-    assert!(rtt < Duration::from_millis(40), "{rtt:?}");
+    assert!(rtt < Duration::from_millis(60), "{rtt:?}");
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn a_guard_puts_the_faults_back() {
             .unwrap();
         assert!(median_rtt(&net, 8085, 5) >= Duration::from_millis(30));
     }
-    assert!(median_rtt(&net, 8086, 5) < Duration::from_millis(15));
+    assert!(median_rtt(&net, 8086, 5) < Duration::from_millis(25));
 }
 
 /// The sequence numbers of 300 datagrams that got through 30% loss.
@@ -265,18 +265,23 @@ fn survivors(seed: u64) -> Vec<u32> {
         .run(|| UdpSocket::bind((SERVER, 9000)))
         .unwrap()
         .unwrap();
-    server
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
     let client = net
         .host("client")
         .run(|| UdpSocket::bind((CLIENT, 0)))
         .unwrap()
         .unwrap();
     client.connect((SERVER, 9000)).unwrap();
+    // One datagram to resolve the server's MAC (ARP waits in the queue, so
+    // it arrives once, however slow a loaded machine is).
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     client.send(&u32::MAX.to_be_bytes()).unwrap();
     let mut buf = [0u8; 16];
     server.recv(&mut buf).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let wire = net.wire("client", "eth0").unwrap();
     let _loss = wire
         .set(Direction::Out, Faults::new().loss(0.3).seed(seed))
@@ -340,4 +345,127 @@ fn plain_links_have_no_wire() {
     assert!(net.wire("a", "eth0").is_err());
     assert!(net.wires().is_empty());
     assert!(net.partition(&["a"], &["b"]).is_err());
+}
+
+#[test]
+fn a_rate_limit_paces_a_tcp_transfer() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _slow = wire
+        .set(Direction::Out, Faults::new().rate_bits_per_sec(2_000_000))
+        .unwrap();
+    // 250 kB at 2 Mbit/s of frames (about 1.91 Mbit/s of payload): ~1.05 s.
+    let start = Instant::now();
+    assert_eq!(transfer(&net, 8088, 250_000), 250_000);
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(950), "{took:?}");
+    // Loose above: a loaded machine is slower, never faster.
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn duplicates_and_reorders_reach_the_receiver() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let server = net
+        .host("server")
+        .run(|| UdpSocket::bind((SERVER, 9001)))
+        .unwrap()
+        .unwrap();
+    let client = net
+        .host("client")
+        .run(|| UdpSocket::bind((CLIENT, 0)))
+        .unwrap()
+        .unwrap();
+    client.connect((SERVER, 9001)).unwrap();
+    let mut buf = [0u8; 16];
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.send(&u32::MAX.to_be_bytes()).unwrap();
+    server.recv(&mut buf).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let _f = wire
+        .set(
+            Direction::Out,
+            Faults::new()
+                .delay(Duration::from_millis(5))
+                .duplicate(0.2)
+                .reorder(0.2)
+                .seed(3),
+        )
+        .unwrap();
+    for i in 0..100u32 {
+        client.send(&i.to_be_bytes()).unwrap();
+    }
+    let mut got = Vec::new();
+    while let Ok(n) = server.recv(&mut buf) {
+        got.push(u32::from_be_bytes(buf[..n].try_into().unwrap()));
+    }
+    let stats = wire.stats(Direction::Out);
+    assert!(got.len() > 100, "no duplicates: {got:?}");
+    assert!(
+        got.windows(2).any(|w| w[0] > w[1]),
+        "no reordering: {got:?}"
+    );
+    assert!(stats.duplicated > 0 && stats.reordered > 0, "{stats:?}");
+}
+
+/// Set in the child only: makes the demo test run (and fail).
+const DEMO_ENV: &str = "NETNS_TEST_WIRE_DEMO";
+
+#[netns_test]
+fn demo_fails_with_faults_set() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let guard = wire.set(Direction::Both, Faults::new().loss(0.5)).unwrap();
+    eprintln!("out seed {}", wire.seed(Direction::Out));
+    panic!("failing on purpose with {guard:?}");
+}
+
+/// Runs the demo in a child; returns its output.
+fn run_demo(seed: Option<&str>) -> String {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "demo_fails_with_faults_set", "--nocapture"])
+        .env(DEMO_ENV, "1")
+        .env_remove(SEED_ENV);
+    if let Some(seed) = seed {
+        cmd.env(SEED_ENV, seed);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_failing_test_prints_its_seed_and_the_variable_replays_it() {
+    let first = run_demo(None);
+    let seed = first
+        .lines()
+        .find_map(|l| l.split("replay with NETNS_TEST_SEED=").nth(1))
+        .unwrap_or_else(|| panic!("no seed in the output:\n{first}"))
+        .trim()
+        .to_owned();
+    let out_seed = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("out seed "))
+            .map(str::to_owned)
+    };
+    let replay = run_demo(Some(&seed));
+    assert!(
+        replay.contains(&format!("NETNS_TEST_SEED={seed}")),
+        "{replay}"
+    );
+    // The same base seed gives each direction the same seed again.
+    assert_eq!(out_seed(&first), out_seed(&replay));
+    assert!(first.contains("FaultGuard"), "{first}");
 }
