@@ -23,6 +23,11 @@
 //! - [`main!`]: a `harness = false` test target's `main`, running its
 //!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
 //!   test which cannot run here as ignored, with the reason.
+//! - With the `wire` feature, [`Topology::wire`] makes links this crate
+//!   carries, with seeded faults set while the test runs (`Faults`, `Wire`,
+//!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
+//!   writes a pcapng file of what each test's namespaces saw, and `Capture`
+//!   does it by hand (README, "Faults and capture").
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
