@@ -75,6 +75,9 @@ fn tcp_completes_under_ten_percent_loss() {
         capture
     };
     let wire = net.wire("client", "eth0").unwrap();
+    // Neighbours resolved first: three lost ARP exchanges in a row would
+    // fail the connect (EHOSTUNREACH) before TCP gets to retransmit.
+    assert_eq!(transfer(&net, 8089, 1), 1);
     let _loss = wire
         .set(Direction::Both, Faults::new().loss(0.1).seed(1))
         .unwrap();
@@ -468,4 +471,24 @@ fn a_failing_test_prints_its_seed_and_the_variable_replays_it() {
     // The same base seed gives each direction the same seed again.
     assert_eq!(out_seed(&first), out_seed(&replay));
     assert!(first.contains("FaultGuard"), "{first}");
+}
+
+#[test]
+fn a_partition_cuts_only_the_wire_links_between_its_sides() {
+    // a -- b -- c, both links carried.
+    let net = Topology::new()
+        .host("a")
+        .router("b")
+        .host("c")
+        .wire("a", "eth0", "b", "eth0")
+        .wire("b", "eth1", "c", "eth0")
+        .build()
+        .unwrap();
+    assert_eq!(net.wires().len(), 2);
+    assert_eq!(net.partition(&["a"], &["b", "c"]).unwrap().links_cut(), 1);
+    assert_eq!(net.partition(&["a", "c"], &["b"]).unwrap().links_cut(), 2);
+    let err = net.partition(&["a"], &["a"]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    let err = net.partition(&["a"], &["c"]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
 }
