@@ -25,6 +25,11 @@
 //!   `main`, running its `#[netns_test]`s through a libtest-compatible
 //!   harness (module `harness`) that reports a test which cannot run here as
 //!   ignored, with the reason.
+//! - With the `wire` feature, [`Topology::wire`] makes links this crate
+//!   carries, with seeded faults set while the test runs (`Faults`, `Wire`,
+//!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
+//!   writes a pcapng file of what each test's namespaces saw, and `Capture`
+//!   does it by hand (README, "Faults and capture").
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
@@ -70,6 +75,8 @@ mod network;
 mod privilege;
 #[cfg(target_os = "linux")]
 mod testing;
+#[cfg(all(target_os = "linux", feature = "wire"))]
+mod wire;
 
 #[cfg(target_os = "linux")]
 pub use error::{Error, Result};
@@ -96,6 +103,23 @@ pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub use testing::harness;
+#[cfg(all(target_os = "linux", feature = "capture"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "capture")))]
+pub use wire::capture::{Capture, CAPTURE_DIR_ENV, CAPTURE_ENV};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::faults::{
+    fault_seed, Direction, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD, SEED_ENV,
+};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::handle::{FaultGuard, Partition, Wire};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::model::LaneStats;
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::tap::{CAPTURE_LIMIT_ENV, DEFAULT_RING_BYTES};
 
 pub use netns_test_macros::netns_test;
 

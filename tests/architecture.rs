@@ -32,6 +32,10 @@ const REEXPORTS: &[(&str, &str)] = &[
     ("FixtureGuard", "testing"),
     ("Hosts", "testing"),
     ("harness", "testing"),
+    ("Wire", "wire"),
+    ("Faults", "wire"),
+    ("Direction", "wire"),
+    ("Capture", "wire"),
 ];
 
 /// The crate's root: nextest sets `CARGO_MANIFEST_DIR` at run time, to the

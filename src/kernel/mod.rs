@@ -12,6 +12,8 @@ mod fs;
 mod mount;
 pub(crate) mod netlink;
 mod ns;
+#[cfg(feature = "wire")]
+pub(crate) mod packet;
 mod proc_stat;
 mod process;
 pub(crate) mod raw;

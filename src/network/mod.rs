@@ -3,6 +3,7 @@
 //! (ARCHITECTURE.md, "Layers").
 
 pub(crate) mod addr;
+pub(crate) mod carried;
 pub(crate) mod link;
 pub(crate) mod route;
 pub(crate) mod step;

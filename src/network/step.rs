@@ -6,6 +6,7 @@ use std::fmt;
 use ipnet::IpNet;
 
 use crate::error::Result;
+use crate::network::carried::{Carried, End, Start};
 use crate::network::route::Route;
 use crate::network::topology::Network;
 use crate::Netns;
@@ -20,6 +21,12 @@ pub(crate) enum Step {
     Veth {
         a: (String, String),
         b: (String, String),
+    },
+    /// A link carried by a layer above (ARCHITECTURE.md 1, `network/carried.rs`).
+    Carried {
+        a: (String, String),
+        b: (String, String),
+        start: Start,
     },
     Bridge {
         host: String,
@@ -76,6 +83,25 @@ impl Step {
                 na.set_up(&a.1)?;
                 nb.set_up(&b.1)?;
             }
+            Step::Carried { a, b, start } => {
+                let carrier = start(
+                    End {
+                        host: &a.0,
+                        netns: net.host(&a.0),
+                        link: &a.1,
+                    },
+                    End {
+                        host: &b.0,
+                        netns: net.host(&b.0),
+                        link: &b.1,
+                    },
+                )?;
+                net.carried.push(Carried {
+                    a: a.clone(),
+                    b: b.clone(),
+                    carrier,
+                });
+            }
             Step::Bridge { host } => {
                 let ns = net.host(host);
                 ns.add_bridge(BRIDGE)?;
@@ -107,6 +133,9 @@ impl fmt::Display for Step {
             } => write!(f, "host {name}"),
             Step::Host { name, router: true } => write!(f, "router {name}"),
             Step::Veth { a, b } => write!(f, "link {}:{} - {}:{}", a.0, a.1, b.0, b.1),
+            Step::Carried { a, b, .. } => {
+                write!(f, "wire {}:{} - {}:{}", a.0, a.1, b.0, b.1)
+            }
             Step::Bridge { host } => write!(f, "lan {host} bridge {BRIDGE}"),
             Step::Port { lan, port, member } => {
                 write!(f, "lan {lan} port {port} - {}:{}", member.0, member.1)

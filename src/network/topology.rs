@@ -6,6 +6,7 @@ use ipnet::IpNet;
 
 use crate::error::{Error, Result};
 use crate::namespace::rundir::{validate_name, RunDir};
+use crate::network::carried::{Carried, Start};
 use crate::network::link::validate_link_name;
 use crate::network::route::Route;
 use crate::network::step::Step;
@@ -50,6 +51,7 @@ use crate::Netns;
 pub struct Topology {
     hosts: Vec<(String, bool)>,
     links: Vec<[(String, String); 2]>,
+    carried: Vec<([(String, String); 2], Start)>,
     lans: Vec<(String, Vec<(String, String)>)>,
     addrs: Vec<(String, String, String)>,
     routes: Vec<(String, String, String)>,
@@ -84,6 +86,27 @@ impl Topology {
             (host_a.to_owned(), link_a.to_owned()),
             (host_b.to_owned(), link_b.to_owned()),
         ]);
+        self
+    }
+
+    /// A link like [`Topology::link`] whose frames `start` carries (the wire
+    /// layer's `Topology::wire`).
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
+    pub(crate) fn carried(
+        mut self,
+        host_a: &str,
+        link_a: &str,
+        host_b: &str,
+        link_b: &str,
+        start: Start,
+    ) -> Topology {
+        self.carried.push((
+            [
+                (host_a.to_owned(), link_a.to_owned()),
+                (host_b.to_owned(), link_b.to_owned()),
+            ],
+            start,
+        ));
         self
     }
 
@@ -148,6 +171,7 @@ impl Topology {
             sweep_stale(RunDir::get(), prefix);
         }
         let mut net = Network {
+            carried: Vec::new(),
             hosts: Vec::new(),
             addrs: Vec::new(),
         };
@@ -158,6 +182,9 @@ impl Topology {
                     step: format!("step {} of {total} ({step})", i + 1),
                     source: Box::new(source),
                 })?;
+        }
+        if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
+            on_build(&net);
         }
         Ok(net)
     }
@@ -211,6 +238,18 @@ impl Topology {
             steps.push(Step::Veth {
                 a: (ha.clone(), la.clone()),
                 b: (hb.clone(), lb.clone()),
+            });
+        }
+        for ([(ha, la), (hb, lb)], start) in &self.carried {
+            let what = format!("wire {ha}:{la} - {hb}:{lb}");
+            known(ha, &what)?;
+            known(hb, &what)?;
+            link_ok(la, &what)?;
+            link_ok(lb, &what)?;
+            steps.push(Step::Carried {
+                a: (ha.clone(), la.clone()),
+                b: (hb.clone(), lb.clone()),
+                start: *start,
             });
         }
         for (lan, members) in &self.lans {
@@ -304,6 +343,9 @@ fn sweep_stale(dir: &RunDir, prefix: &str) {
 /// namespaces (with their links) go away once no thread runs in them.
 #[derive(Debug)]
 pub struct Network {
+    // First: carried links stop (their threads are joined) before the hosts
+    // go away.
+    pub(crate) carried: Vec<Carried>,
     pub(crate) hosts: Vec<(String, Netns)>,
     pub(crate) addrs: Vec<(String, String, IpNet)>,
 }

@@ -59,6 +59,10 @@ pub trait TestReturn {
     fn into_output(self) -> Self::Output;
     /// The value for a test whose namespace could not be set up.
     fn setup_failed(err: crate::Error, opts: &TestOptions) -> Self::Output;
+    /// Whether the output fails the test (a panic fails it too).
+    fn failed(_output: &Self::Output) -> bool {
+        false
+    }
 }
 
 impl TestReturn for () {
@@ -91,6 +95,10 @@ impl<E: fmt::Debug> TestReturn for Result<(), E> {
             "netns-test: the test did not run: {err}"
         )))
     }
+
+    fn failed(output: &Self::Output) -> bool {
+        output.is_err()
+    }
 }
 
 /// Runs a `#[netns_test]` body: on a fresh thread named after the test, in a
@@ -107,15 +115,22 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
+    // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
+    // says where its capture is and which seed to replay.
+    #[cfg(feature = "wire")]
+    let watch = crate::wire::TestWatch::start();
     let outcome = match (opts.fixture, opts.name) {
         (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
         (None, None) => run_anonymous(f),
         (None, Some(name)) => run_named(name, f),
     };
-    match crate::privilege::explain(outcome) {
+    let output = match crate::privilege::explain(outcome) {
         Ok(output) => output,
         Err(err) => R::setup_failed(err, &opts),
-    }
+    };
+    #[cfg(feature = "wire")]
+    watch.finish(R::failed(&output));
+    output
 }
 
 /// The hot path: one thread, `unshare(CLONE_NEWNET)`, `lo` up, the body. The
@@ -129,6 +144,8 @@ where
     crate::namespace::thread::on_new_thread(move || {
         crate::kernel::unshare_netns()?;
         crate::kernel::netlink::loopback_up()?;
+        #[cfg(feature = "wire")]
+        crate::wire::capture_here("");
         Ok(f().into_output())
     })
 }
@@ -154,7 +171,11 @@ where
     };
     // `ns` drops after the body, pass or fail (a panic resumes after the
     // drop), removing the namespace (then its record) if it was created here.
+    #[cfg(feature = "wire")]
+    let label = ns.name().unwrap_or_default().to_owned();
     ns.run(move || {
+        #[cfg(feature = "wire")]
+        crate::wire::capture_here(&label);
         crate::namespace::crash_points::crash_point("body");
         f().into_output()
     })
@@ -194,7 +215,11 @@ where
 {
     let _hold = fixture.hold(opts.exclusive)?;
     match opts.host {
-        Some(host) => fixture.host_netns(host)?.run(move || f().into_output()),
+        Some(host) => fixture.host_netns(host)?.run(move || {
+            #[cfg(feature = "wire")]
+            crate::wire::capture_here(host);
+            f().into_output()
+        }),
         None => {
             fixture.build()?;
             run_anonymous(f)

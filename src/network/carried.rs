@@ -1,0 +1,57 @@
+//! Links whose frames are carried by a thread of a layer above (the wire
+//! layer, `src/wire/`), rather than by the kernel's veth pair alone.
+//!
+//! The network layer builds them in order with the other links of a
+//! [`Topology`](crate::Topology) and owns them in the [`Network`], but knows
+//! nothing of how they carry frames: the layer above hands it a [`Start`]
+//! function with the step, and gets its [`Carrier`] back through
+//! [`Network::carriers`]. Imports keep pointing down (ARCHITECTURE.md 1).
+
+// Only the wire layer carries links, and it is a cargo feature.
+#![cfg_attr(not(feature = "wire"), allow(dead_code))]
+
+use std::any::Any;
+use std::fmt;
+use std::sync::OnceLock;
+
+use crate::error::Result;
+use crate::network::topology::Network;
+use crate::Netns;
+
+/// What carries the frames of one link; dropped with the [`Network`].
+pub(crate) trait Carrier: Any + Send + Sync + fmt::Debug {
+    /// For the layer that made it, to get its own type back.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Makes the link between `link_a` of host `a` and `link_b` of host `b` and
+/// starts carrying its frames.
+pub(crate) type Start = fn(a: End<'_>, b: End<'_>) -> Result<Box<dyn Carrier>>;
+
+/// One end of a carried link: the host's name, its namespace, the link name.
+#[derive(Clone, Copy)]
+pub(crate) struct End<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) netns: &'a Netns,
+    pub(crate) link: &'a str,
+}
+
+/// A carried link of a built network.
+#[derive(Debug)]
+pub(crate) struct Carried {
+    pub(crate) a: (String, String),
+    pub(crate) b: (String, String),
+    pub(crate) carrier: Box<dyn Carrier>,
+}
+
+impl Network {
+    /// The carried links of this network, in the order they were declared.
+    pub(crate) fn carriers(&self) -> &[Carried] {
+        &self.carried
+    }
+}
+
+/// Called with each network [`Topology::build`](crate::Topology::build)
+/// made, on the thread that built it: how a layer above learns of networks
+/// (the wire layer's capture of a test's hosts). Set once, by that layer.
+pub(crate) static ON_BUILD: OnceLock<fn(&Network)> = OnceLock::new();

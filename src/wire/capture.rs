@@ -1,0 +1,364 @@
+//! Packet capture into pcapng files: [`Capture`], and the per-test capture
+//! that `NETNS_TEST_CAPTURE` turns on (`per_test.rs`; ARCHITECTURE.md 2.11).
+//!
+//! - Links of namespaces are read by `AF_PACKET` sockets (both directions,
+//!   `ETH_P_ALL`), opened on a thread inside each namespace; `lo` ignores
+//!   outgoing copies, which it would otherwise show twice. One capture
+//!   thread per capture polls all of them.
+//! - Wire links need no socket: their forwarding thread records every frame
+//!   it reads from or writes to a host (`Tap`).
+//! - Each (host, link) is one ring bounded by `NETNS_TEST_CAPTURE_LIMIT`
+//!   bytes, and one Interface Description Block named `host/link` in the
+//!   file, written when the capture ends; timestamps are the wall clock when
+//!   the frame was read, in nanoseconds (`if_tsresol` 9).
+
+use std::borrow::Cow;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::DataLink;
+
+use crate::error::{Error, Result};
+use crate::kernel::packet;
+use crate::network::topology::Network;
+use crate::wire::link::{Shared, WireLink};
+use crate::wire::tap::{ring_limit, Ring, Tap};
+use crate::Netns;
+
+/// The environment variable that captures every test's traffic:
+/// `failed` keeps the files of failing tests, `all` of every test. Unset (or
+/// anything else), nothing is captured and nothing is started.
+pub const CAPTURE_ENV: &str = "NETNS_TEST_CAPTURE";
+
+/// Where per-test capture files go instead of the target directory.
+pub const CAPTURE_DIR_ENV: &str = "NETNS_TEST_CAPTURE_DIR";
+
+/// One captured interface.
+struct Source {
+    name: String,
+    /// `None` for a wire link's end (recorded by its forwarding thread).
+    socket: Option<Arc<OwnedFd>>,
+    ring: Ring,
+}
+
+/// A wire link end recorded by its forwarding thread. The capture holds
+/// the link's shared state (not its thread or sockets), so what was recorded
+/// outlives a network dropped before the capture ends.
+struct WireEnd {
+    shared: Arc<Shared>,
+    end: usize,
+    name: String,
+}
+
+#[derive(Default)]
+struct Sources {
+    sockets: Vec<Source>,
+    wires: Vec<WireEnd>,
+}
+
+pub(crate) struct Inner {
+    sources: Mutex<Sources>,
+    stop: OwnedFd,
+    stopping: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A packet capture of namespaces and networks, written as one pcapng file.
+///
+/// ```no_run
+/// use netns_test::{Capture, Topology};
+///
+/// let net = Topology::new()
+///     .host("a")
+///     .host("b")
+///     .link("a", "eth0", "b", "eth0")
+///     .build()?;
+/// let capture = Capture::new()?;
+/// capture.network(&net)?;
+/// // ... traffic ...
+/// capture.write_pcapng("target/a-b.pcapng")?; // interfaces a/eth0, b/eth0, ...
+/// # Ok::<(), netns_test::Error>(())
+/// ```
+///
+/// A capture thread reads the links' `AF_PACKET` sockets until the capture
+/// is written or dropped; wire links ([`Topology::wire`](crate::Topology::wire))
+/// are recorded by their own forwarding thread instead. Each interface keeps
+/// at most `NETNS_TEST_CAPTURE_LIMIT` bytes of frames (default 4 MiB), the
+/// latest ones.
+pub struct Capture {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sources = self.inner.sources.lock();
+        let names: Vec<&str> = sources
+            .sockets
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(sources.wires.iter().map(|w| w.name.as_str()))
+            .collect();
+        f.debug_struct("Capture")
+            .field("interfaces", &names)
+            .finish()
+    }
+}
+
+impl Capture {
+    /// An empty capture; its thread starts with the first interface.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] if no eventfd can be made.
+    pub fn new() -> Result<Capture> {
+        Ok(Capture {
+            inner: Arc::new(Inner {
+                sources: Mutex::new(Sources::default()),
+                stop: packet::eventfd()?,
+                stopping: AtomicBool::new(false),
+                thread: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Captures every link of `netns` as it is now, named `label/link`.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] from `socket`/`bind` (`EPERM` without
+    /// `CAP_NET_RAW` in the namespace's user namespace).
+    pub fn netns(&self, label: &str, netns: &Netns) -> Result<()> {
+        let sockets = netns.run(open_all)??;
+        self.add_sockets(label, sockets)
+    }
+
+    /// Captures every link of every host of `net`: wire links from their
+    /// forwarding thread, the others with `AF_PACKET` sockets.
+    ///
+    /// # Errors
+    /// As [`Capture::netns`].
+    pub fn network(&self, net: &Network) -> Result<()> {
+        add_network(&self.inner, net)
+    }
+
+    fn add_sockets(&self, label: &str, sockets: Vec<(String, OwnedFd)>) -> Result<()> {
+        add_sockets(&self.inner, label, sockets)
+    }
+}
+
+pub(crate) fn add_network(inner: &Arc<Inner>, net: &Network) -> Result<()> {
+    let mut wire_ends = Vec::new();
+    for carried in net.carriers() {
+        let Some(link) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
+            continue;
+        };
+        let shared = &link.shared;
+        shared
+            .tap
+            .lock()
+            .get_or_insert_with(|| Tap::new(ring_limit()));
+        let mut sources = inner.sources.lock();
+        for end in 0..2 {
+            sources.wires.push(WireEnd {
+                shared: shared.clone(),
+                end,
+                name: shared.names[end].clone(),
+            });
+            wire_ends.push(shared.names[end].clone());
+        }
+    }
+    for host in net.hosts() {
+        let sockets = net.host(host).run(open_all)??;
+        let sockets = sockets
+            .into_iter()
+            .filter(|(link, _)| !wire_ends.contains(&format!("{host}/{link}")))
+            .collect();
+        add_sockets(inner, host, sockets)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn add_sockets(
+    inner: &Arc<Inner>,
+    label: &str,
+    sockets: Vec<(String, OwnedFd)>,
+) -> Result<()> {
+    {
+        let mut sources = inner.sources.lock();
+        for (link, socket) in sockets {
+            sources.sockets.push(Source {
+                name: if label.is_empty() {
+                    link
+                } else {
+                    format!("{label}/{link}")
+                },
+                socket: Some(Arc::new(socket)),
+                ring: Ring::new(ring_limit()),
+            });
+        }
+    }
+    let mut thread = inner.thread.lock();
+    if thread.is_none() {
+        let inner = inner.clone();
+        *thread = Some(
+            std::thread::Builder::new()
+                .name("netns-test-cap".to_owned())
+                .spawn(move || read_loop(&inner))
+                .map_err(Error::Spawn)?,
+        );
+    }
+    Ok(())
+}
+
+impl Capture {
+    /// Stops capturing and writes the file: one interface per (host, link),
+    /// frames in time order.
+    ///
+    /// # Errors
+    /// [`Error::Sys`] naming the path if it cannot be written.
+    pub fn write_pcapng(self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let interfaces = self.stop();
+        write_file(path, &interfaces).map_err(|e| Error::io("write pcapng", path, &e))
+    }
+
+    /// Stops the thread, takes the sockets' last frames and the wire links'
+    /// rings: every interface with its frames.
+    fn stop(&self) -> Vec<(String, Ring)> {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        packet::eventfd_signal(self.inner.stop.as_fd());
+        if let Some(thread) = self.inner.thread.lock().take() {
+            let _ = thread.join();
+        }
+        let mut sources = self.inner.sources.lock();
+        let mut out = Vec::new();
+        for mut source in sources.sockets.drain(..) {
+            if let Some(socket) = source.socket.take() {
+                drain(&socket, &mut source.ring);
+            }
+            out.push((source.name, source.ring));
+        }
+        for wire in sources.wires.drain(..) {
+            let ring = wire
+                .shared
+                .tap
+                .lock()
+                .as_mut()
+                .map(|tap| std::mem::replace(&mut tap.rings[wire.end], Ring::new(1)))
+                .unwrap_or_else(|| Ring::new(1));
+            out.push((wire.name, ring));
+        }
+        out
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        packet::eventfd_signal(self.inner.stop.as_fd());
+        if let Some(thread) = self.inner.thread.lock().take() {
+            let _ = thread.join();
+        }
+        // Wire links keep recording only while someone captures them.
+        for wire in self.inner.sources.lock().wires.drain(..) {
+            *wire.shared.tap.lock() = None;
+        }
+    }
+}
+
+/// `AF_PACKET` sockets on every link of the calling thread's namespace.
+pub(crate) fn open_all() -> Result<Vec<(String, OwnedFd)>> {
+    let mut out = Vec::new();
+    for link in packet::link_names()? {
+        // `lo` shows each packet twice (sent and received) unless outgoing
+        // copies are skipped; other links show both directions.
+        let socket = packet::packet_socket(&link, link != "lo")?;
+        out.push((link, socket));
+    }
+    Ok(out)
+}
+
+fn drain(socket: &OwnedFd, ring: &mut Ring) {
+    let mut buf = vec![0u8; 65_536 + 64];
+    while let Ok(Some(frame)) = packet::recv_frame(socket.as_fd(), &mut buf) {
+        let len = frame.len.min(buf.len());
+        ring.push(packet::realtime_now(), &buf[..len]);
+    }
+}
+
+/// The capture thread: waits on every socket (the list is read again every
+/// 20 ms, so sockets added later are seen) until stopped, and reads what
+/// came into the rings.
+fn read_loop(inner: &Inner) {
+    while !inner.stopping.load(Ordering::Relaxed) {
+        let sockets: Vec<Arc<OwnedFd>> = inner
+            .sources
+            .lock()
+            .sockets
+            .iter()
+            .filter_map(|s| s.socket.clone())
+            .collect();
+        let mut fds: Vec<_> = sockets.iter().map(|s| s.as_fd()).collect();
+        fds.push(inner.stop.as_fd());
+        let Ok(ready) = packet::poll_readable(&fds, Some(Duration::from_millis(20))) else {
+            return;
+        };
+        if ready.last() == Some(&true) {
+            return;
+        }
+        if ready.iter().any(|r| *r) {
+            let mut sources = inner.sources.lock();
+            for source in sources.sockets.iter_mut() {
+                if let Some(socket) = &source.socket {
+                    drain(socket, &mut source.ring);
+                }
+            }
+        }
+    }
+}
+
+/// Writes the section, one interface block per interface, then every frame
+/// in time order.
+fn write_file(path: &Path, interfaces: &[(String, Ring)]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let to_io = |e: pcap_file::PcapError| std::io::Error::other(e.to_string());
+    let mut writer = PcapNgWriter::new(file).map_err(to_io)?;
+    let mut frames = Vec::new();
+    for (id, (name, ring)) in interfaces.iter().enumerate() {
+        writer
+            .write_pcapng_block(InterfaceDescriptionBlock {
+                linktype: DataLink::ETHERNET,
+                snaplen: 0,
+                options: vec![
+                    InterfaceDescriptionOption::IfName(Cow::Borrowed(name)),
+                    InterfaceDescriptionOption::IfTsResol(9),
+                ],
+            })
+            .map_err(to_io)?;
+        frames.extend(ring.frames.iter().map(|(at, data)| (*at, id as u32, data)));
+    }
+    frames.sort_by_key(|(at, id, _)| (*at, *id));
+    for (at, id, data) in frames {
+        writer
+            .write_pcapng_block(EnhancedPacketBlock {
+                interface_id: id,
+                timestamp: at,
+                original_len: data.len() as u32,
+                data: Cow::Borrowed(data),
+                options: vec![],
+            })
+            .map_err(to_io)?;
+    }
+    std::io::Write::flush(writer.get_mut())
+}

@@ -1,0 +1,330 @@
+//! The public face of wire links: [`Topology::wire`], [`Network::wire`] and
+//! [`Network::partition`], the [`Wire`] handle and its guards.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+use crate::network::topology::{Network, Topology};
+use crate::wire::faults::{fault_seed, lane_seed, Direction, Faults};
+use crate::wire::link::{WireLink, END_A, END_B};
+use crate::wire::model::LaneStats;
+
+impl Topology {
+    /// A link like [`Topology::link`] whose frames this crate carries, so
+    /// that faults can be set on it ([`Network::wire`]).
+    ///
+    /// It is two veth pairs through a hidden wire namespace
+    /// (`link_a` of `host_a` to `a` there, `b` there to `link_b` of `host_b`)
+    /// and a forwarding thread with an `AF_PACKET` socket on each of `a` and
+    /// `b`. The hosts see a plain link, up, that passes frames unchanged;
+    /// its offloads are off (checksums are computed and TCP segmented by
+    /// the sender), so the faults act on real frames. The thread stops, and
+    /// frames still in flight are dropped, when the [`Network`] drops.
+    ///
+    /// Links made with [`Topology::link`] keep the kernel's veth fast path:
+    /// no thread, no copy.
+    pub fn wire(self, host_a: &str, link_a: &str, host_b: &str, link_b: &str) -> Topology {
+        self.carried(host_a, link_a, host_b, link_b, crate::wire::link::start)
+    }
+}
+
+impl Network {
+    /// The wire link one of whose ends is `link` of `host` (declared with
+    /// [`Topology::wire`]); directions are seen from that end.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if no wire link ends there (a host or link
+    /// of another kind, or none at all).
+    pub fn wire(&self, host: &str, link: &str) -> Result<Wire<'_>> {
+        for carried in self.carriers() {
+            let Some(wire) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
+                continue;
+            };
+            let end = if carried.a.0 == host && carried.a.1 == link {
+                0
+            } else if carried.b.0 == host && carried.b.1 == link {
+                1
+            } else {
+                continue;
+            };
+            return Ok(Wire { link: wire, end });
+        }
+        Err(Error::InvalidArgument {
+            what: "wire link",
+            value: format!("{host}/{link}"),
+            reason: "no wire link of this network ends there (see Topology::wire)",
+        })
+    }
+
+    /// Every wire link of this network, from its first end.
+    pub fn wires(&self) -> Vec<Wire<'_>> {
+        self.carriers()
+            .iter()
+            .filter_map(|c| c.carrier.as_any().downcast_ref::<WireLink>())
+            .map(|link| Wire { link, end: 0 })
+            .collect()
+    }
+
+    /// Cuts every wire link between a host of `side_a` and a host of
+    /// `side_b`, both ways, until the returned guard drops (or
+    /// [`Partition::heal`]).
+    ///
+    /// Plain links ([`Topology::link`]) cannot be cut: a partition across
+    /// one leaves it working, so build the links that may be cut with
+    /// [`Topology::wire`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a host the network does not have, a
+    /// host on both sides, or no wire link between the two sides; nothing
+    /// is cut then.
+    pub fn partition(&self, side_a: &[&str], side_b: &[&str]) -> Result<Partition<'_>> {
+        for host in side_a.iter().chain(side_b) {
+            if self.get(host).is_none() {
+                return Err(Error::InvalidArgument {
+                    what: "host",
+                    value: (*host).to_owned(),
+                    reason: "no such host in this network",
+                });
+            }
+        }
+        if let Some(both) = side_a.iter().find(|h| side_b.contains(h)) {
+            return Err(Error::InvalidArgument {
+                what: "host",
+                value: (*both).to_owned(),
+                reason: "on both sides of the partition",
+            });
+        }
+        let mut cuts = Vec::new();
+        for carried in self.carriers() {
+            let Some(link) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
+                continue;
+            };
+            let (ha, hb) = (carried.a.0.as_str(), carried.b.0.as_str());
+            let crosses = (side_a.contains(&ha) && side_b.contains(&hb))
+                || (side_b.contains(&ha) && side_a.contains(&hb));
+            if crosses {
+                cuts.push(Wire { link, end: 0 }.cut());
+            }
+        }
+        if cuts.is_empty() {
+            return Err(Error::InvalidArgument {
+                what: "partition",
+                value: format!("{side_a:?} | {side_b:?}"),
+                reason: "no wire link between the two sides",
+            });
+        }
+        Ok(Partition { cuts })
+    }
+}
+
+/// A handle on a wire link, from one of its ends ([`Network::wire`]).
+#[derive(Clone, Copy)]
+pub struct Wire<'n> {
+    link: &'n WireLink,
+    /// 0 if opened from host A's end, 1 from B's.
+    end: usize,
+}
+
+impl fmt::Debug for Wire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lanes = self.link.shared.lanes.lock();
+        let names = &self.link.shared.names;
+        f.debug_struct("Wire")
+            .field("from", &names[self.end])
+            .field("to", &names[1 - self.end])
+            .field("out", &lanes[self.end].faults)
+            .field("out_seed", &lanes[self.end].seed)
+            .field("in", &lanes[1 - self.end].faults)
+            .field("in_seed", &lanes[1 - self.end].seed)
+            .finish()
+    }
+}
+
+impl<'n> Wire<'n> {
+    /// `host/link` of this end and of the other.
+    pub fn ends(&self) -> (&'n str, &'n str) {
+        let names = &self.link.shared.names;
+        (&names[self.end], &names[1 - self.end])
+    }
+
+    /// Lane indexes of a direction.
+    fn lanes(&self, dir: Direction) -> Vec<usize> {
+        match dir {
+            Direction::Out => vec![self.end],
+            Direction::In => vec![1 - self.end],
+            Direction::Both => vec![0, 1],
+        }
+    }
+
+    /// Sets the faults of `dir` until the guard drops, which puts back what
+    /// was set before. Takes effect for the next frame; frames already
+    /// delayed keep their times.
+    ///
+    /// Each direction draws its random numbers from its own seed, derived
+    /// from the one in `faults` and the direction's name, or without one from
+    /// [`fault_seed`](crate::fault_seed) (which `NETNS_TEST_SEED` fixes), the
+    /// direction and how often it was set. The guard's `Debug` and
+    /// [`Wire::seed`] show the seeds.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a value out of range (a fraction above
+    /// 1, a rate of 0); nothing is changed then.
+    #[must_use = "the faults are undone when the guard drops"]
+    pub fn set(&self, dir: Direction, faults: Faults) -> Result<FaultGuard<'n>> {
+        faults.validate()?;
+        crate::wire::seeds_used();
+        let mut lanes = self.link.shared.lanes.lock();
+        let mut before = Vec::new();
+        for i in self.lanes(dir) {
+            let lane = &mut lanes[i];
+            // Mixed with the direction's name, so the two directions of one
+            // setting draw different numbers (losses are not mirrored).
+            let names = &self.link.shared.names;
+            let label = format!("{}>{}", names[i], names[1 - i]);
+            let seed = match faults.seed {
+                Some(seed) => lane_seed(seed, &label, 0),
+                None => lane_seed(fault_seed(), &label, lane.generation + 1),
+            };
+            before.push((i, lane.faults.clone(), lane.seed));
+            lane.set(faults.clone(), seed);
+        }
+        Ok(FaultGuard {
+            link: self.link,
+            undo: Undo::Faults(before),
+        })
+    }
+
+    /// Cuts the link both ways (every frame dropped) until the guard drops.
+    /// The hosts still see the link up: connections time out, as behind a
+    /// broken switch. For a link that goes down, see [`Wire::down`].
+    #[must_use = "the cut is healed when the guard drops"]
+    pub fn cut(&self) -> FaultGuard<'n> {
+        let mut lanes = self.link.shared.lanes.lock();
+        for lane in lanes.iter_mut() {
+            lane.cuts += 1;
+        }
+        FaultGuard {
+            link: self.link,
+            undo: Undo::Cut,
+        }
+    }
+
+    /// Takes the link's carrier away, as when its cable is pulled: the ends
+    /// in the wire namespace go down (`RTM_SETLINK` without `IFF_UP`), so
+    /// both hosts see their link `NO-CARRIER`, and their routes over it stop
+    /// working at once (`ENETUNREACH`, not a timeout).
+    ///
+    /// # Errors
+    /// [`Error::Netlink`] from the request.
+    pub fn down(&self) -> Result<()> {
+        self.link.wire_ns.set_down(END_A)?;
+        self.link.wire_ns.set_down(END_B)
+    }
+
+    /// Gives the carrier back ([`Wire::down`]).
+    ///
+    /// # Errors
+    /// [`Error::Netlink`] from the request.
+    pub fn up(&self) -> Result<()> {
+        self.link.wire_ns.set_up(END_A)?;
+        self.link.wire_ns.set_up(END_B)
+    }
+
+    /// What the direction `Out` or `In` did so far (`Both` adds them up).
+    pub fn stats(&self, dir: Direction) -> LaneStats {
+        let lanes = self.link.shared.lanes.lock();
+        let mut total = LaneStats::default();
+        for i in self.lanes(dir) {
+            let s = lanes[i].stats;
+            total.frames += s.frames;
+            total.delivered += s.delivered;
+            total.lost += s.lost;
+            total.cut += s.cut;
+            total.queue_drops += s.queue_drops;
+            total.duplicated += s.duplicated;
+            total.corrupted += s.corrupted;
+            total.reordered += s.reordered;
+        }
+        total
+    }
+
+    /// The seed direction `Out` or `In` draws from now.
+    pub fn seed(&self, dir: Direction) -> u64 {
+        let lanes = self.link.shared.lanes.lock();
+        let i = if dir == Direction::In {
+            1 - self.end
+        } else {
+            self.end
+        };
+        lanes[i].seed
+    }
+}
+
+enum Undo {
+    Faults(Vec<(usize, Faults, u64)>),
+    Cut,
+}
+
+/// Undoes a [`Wire::set`] or [`Wire::cut`] when dropped.
+#[must_use = "the change is undone when the guard drops"]
+pub struct FaultGuard<'n> {
+    link: &'n WireLink,
+    undo: Undo,
+}
+
+impl fmt::Debug for FaultGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lanes = self.link.shared.lanes.lock();
+        let names = &self.link.shared.names;
+        let mut d = f.debug_struct("FaultGuard");
+        for (i, lane) in lanes.iter().enumerate() {
+            d.field(
+                &format!("{} -> {}", names[i], names[1 - i]),
+                &format_args!(
+                    "{:?}, seed {}, cut {}",
+                    lane.faults,
+                    lane.seed,
+                    lane.cuts > 0
+                ),
+            );
+        }
+        d.finish()
+    }
+}
+
+impl Drop for FaultGuard<'_> {
+    fn drop(&mut self) {
+        let mut lanes = self.link.shared.lanes.lock();
+        match &mut self.undo {
+            Undo::Faults(before) => {
+                for (i, faults, seed) in before.drain(..) {
+                    lanes[i].set(faults, seed);
+                }
+            }
+            Undo::Cut => {
+                for lane in lanes.iter_mut() {
+                    lane.cuts = lane.cuts.saturating_sub(1);
+                }
+            }
+        }
+    }
+}
+
+/// A partition of a network ([`Network::partition`]): healed on drop.
+#[derive(Debug)]
+#[must_use = "the partition is healed when this guard drops"]
+pub struct Partition<'n> {
+    cuts: Vec<FaultGuard<'n>>,
+}
+
+impl Partition<'_> {
+    /// Heals the partition (the same as dropping it).
+    pub fn heal(self) {
+        drop(self);
+    }
+
+    /// How many wire links the partition cuts.
+    pub fn links_cut(&self) -> usize {
+        self.cuts.len()
+    }
+}

@@ -1,0 +1,92 @@
+//! The wire layer (layer 4, beside `process/`): links whose frames this
+//! crate carries, with faults set on them (`Topology::wire`, `Wire`,
+//! `Faults`), and packet capture of what a test's namespaces saw
+//! (`capture`, with the `capture` feature). Above the network layer, below
+//! test integration (ARCHITECTURE.md 1 and 2.10).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[cfg(feature = "capture")]
+pub(crate) mod capture;
+pub(crate) mod faults;
+pub(crate) mod handle;
+pub(crate) mod link;
+pub(crate) mod model;
+#[cfg(feature = "capture")]
+pub(crate) mod per_test;
+pub(crate) mod tap;
+
+/// Whether a fault was set in this process, so a failing test's message
+/// names the seed.
+static SEEDS_USED: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn seeds_used() {
+    SEEDS_USED.store(true, Ordering::Relaxed);
+}
+
+/// What a failing test's message gets from this layer: the seed its faults
+/// drew from (if it set any) and how to replay it.
+pub(crate) fn failure_note() -> Option<String> {
+    SEEDS_USED.load(Ordering::Relaxed).then(|| {
+        let seed = faults::fault_seed();
+        format!(
+            "netns-test: link faults drew from seed {seed}; replay with {}={seed}",
+            faults::SEED_ENV
+        )
+    })
+}
+
+/// What the runner holds while a test runs: the test's capture, if
+/// `NETNS_TEST_CAPTURE` asks for one (nothing is started otherwise).
+pub(crate) struct TestWatch {
+    #[cfg(feature = "capture")]
+    capture: Option<per_test::TestCapture>,
+    done: bool,
+}
+
+impl TestWatch {
+    /// Called by the runner on the test's thread before the body starts.
+    pub(crate) fn start() -> TestWatch {
+        TestWatch {
+            #[cfg(feature = "capture")]
+            capture: per_test::start(),
+            done: false,
+        }
+    }
+
+    /// Called by the runner when the test is over (a panic gets here through
+    /// `Drop`): writes the capture file if it is kept, and prints to the
+    /// test's output where it is and which seed the faults drew from, if the
+    /// test failed.
+    pub(crate) fn finish(mut self, failed: bool) {
+        self.end(failed);
+    }
+
+    fn end(&mut self, failed: bool) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let mut notes = Vec::new();
+        #[cfg(feature = "capture")]
+        notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
+        if failed {
+            notes.extend(failure_note());
+            for note in notes {
+                eprintln!("{note}");
+            }
+        }
+    }
+}
+
+impl Drop for TestWatch {
+    fn drop(&mut self) {
+        self.end(std::thread::panicking());
+    }
+}
+
+/// Adds the calling thread's namespace (a test body's) to its test's
+/// capture, if there is one.
+pub(crate) fn capture_here(_label: &str) {
+    #[cfg(feature = "capture")]
+    per_test::here(_label);
+}

@@ -1,0 +1,224 @@
+//! Packet capture: a failing test's pcapng file holds the SYN it sent, with
+//! interfaces named so Wireshark tells them apart; with the variable unset
+//! nothing is started.
+#![cfg(feature = "capture")]
+
+mod common;
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use netns_test::{netns_test, Topology, CAPTURE_DIR_ENV, CAPTURE_ENV};
+use pcap_file::pcapng::{Block, PcapNgReader};
+
+/// Set in the child process only: makes the demo tests run (and fail).
+const DEMO_ENV: &str = "NETNS_TEST_CAPTURE_DEMO";
+const LO_PORT: u16 = 47_001;
+const WIRE_PORT: u16 = 47_002;
+
+/// Interface names and, per frame, (interface name, bytes).
+fn read_pcapng(path: &Path) -> (Vec<String>, Vec<(String, Vec<u8>)>) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = PcapNgReader::new(file).unwrap();
+    let mut names = Vec::new();
+    let mut frames = Vec::new();
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(idb) => {
+                let name = idb.options.iter().find_map(|o| match o {
+                    pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                names.push(name.unwrap_or_default());
+            }
+            Block::EnhancedPacket(epb) => {
+                frames.push((
+                    names[epb.interface_id as usize].clone(),
+                    epb.data.into_owned(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    (names, frames)
+}
+
+/// The TCP destination port of a SYN (without ACK) in an IPv4 Ethernet
+/// frame, if it is one.
+fn syn_port(frame: &[u8]) -> Option<u16> {
+    if frame.len() < 14 + 20 + 20 || frame[12..14] != [0x08, 0x00] {
+        return None;
+    }
+    let ip = &frame[14..];
+    if ip[9] != 6 {
+        return None;
+    }
+    let tcp = &ip[usize::from(ip[0] & 0x0f) * 4..];
+    let flags = tcp[13];
+    (flags & 0x12 == 0x02).then(|| u16::from_be_bytes([tcp[2], tcp[3]]))
+}
+
+/// Runs the demo test `name` of this binary in a child with capture on;
+/// returns its output and the capture file it named.
+fn run_demo(name: &str) -> (String, PathBuf) {
+    // A directory per demo: the tests run in parallel and each removes its own.
+    let dir =
+        std::env::temp_dir().join(format!("netns-test-capture-{}-{name}", std::process::id()));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(DEMO_ENV, "1")
+        .env(CAPTURE_ENV, "failed")
+        .env(CAPTURE_DIR_ENV, &dir)
+        .output()
+        .unwrap();
+    let text = common::output_text(&out);
+    assert!(!out.status.success(), "the demo test must fail:\n{text}");
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("netns-test: capture: "))
+        .unwrap_or_else(|| panic!("no capture path in the output:\n{text}"));
+    (text.clone(), PathBuf::from(path.trim()))
+}
+
+#[netns_test]
+fn demo_fails_after_a_connect_on_lo() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, LO_PORT)).unwrap();
+    TcpStream::connect((Ipv4Addr::LOCALHOST, LO_PORT)).unwrap();
+    listener.accept().unwrap();
+    panic!("failing on purpose");
+}
+
+#[test]
+fn a_failing_tests_capture_holds_its_syn_on_lo() {
+    let (text, path) = run_demo("demo_fails_after_a_connect_on_lo");
+    assert!(text.contains("failing on purpose"), "{text}");
+    assert!(
+        path.ends_with("demo_fails_after_a_connect_on_lo.pcapng"),
+        "{path:?}"
+    );
+    let (names, frames) = read_pcapng(&path);
+    assert_eq!(names, ["lo"]);
+    let syns: Vec<_> = frames
+        .iter()
+        .filter(|(_, f)| syn_port(f) == Some(LO_PORT))
+        .collect();
+    // Outgoing copies are skipped on lo: the SYN shows once.
+    assert_eq!(syns.len(), 1, "{frames:?}");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+#[netns_test]
+fn demo_fails_after_a_connect_across_a_topology() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let net = Topology::new()
+        .host("client")
+        .host("server")
+        .host("backup")
+        .wire("client", "eth0", "server", "eth0")
+        .link("client", "eth1", "backup", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .addr("client", "eth1", "198.51.100.1/24")
+        .addr("backup", "eth0", "198.51.100.2/24")
+        .build()
+        .unwrap();
+    for (host, addr) in [("server", [192, 0, 2, 2]), ("backup", [198, 51, 100, 2])] {
+        let listener = net
+            .host(host)
+            .run(move || TcpListener::bind((Ipv4Addr::from(addr), WIRE_PORT)))
+            .unwrap()
+            .unwrap();
+        net.host("client")
+            .run(move || TcpStream::connect((Ipv4Addr::from(addr), WIRE_PORT)))
+            .unwrap()
+            .unwrap();
+        listener.accept().unwrap();
+    }
+    panic!("failing on purpose");
+}
+
+#[test]
+fn a_failing_tests_capture_names_every_host_and_link() {
+    let (_, path) = run_demo("demo_fails_after_a_connect_across_a_topology");
+    let (names, frames) = read_pcapng(&path);
+    for name in [
+        "lo",
+        "client/eth0",
+        "server/eth0",
+        "client/eth1",
+        "backup/eth0",
+        "client/lo",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+    }
+    // The SYN left the client and reached the server, on both wire ends,
+    // and crossed the plain link (seen from both of its ends).
+    for iface in ["client/eth0", "server/eth0", "client/eth1", "backup/eth0"] {
+        assert!(
+            frames
+                .iter()
+                .any(|(n, f)| n == iface && syn_port(f) == Some(WIRE_PORT)),
+            "no SYN on {iface}"
+        );
+    }
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+/// Sockets open in this process. Nothing else in this binary holds one
+/// while a test body runs: the runner's netlink sockets are closed by then.
+fn sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter(|fd| {
+            std::fs::read_link(fd.as_ref().unwrap().path())
+                .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
+}
+
+fn capture_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter(|t| {
+            let comm = t.as_ref().unwrap().path().join("comm");
+            std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "netns-test-cap")
+        })
+        .count()
+}
+
+#[netns_test]
+fn without_the_variable_nothing_is_captured() {
+    if std::env::var_os(CAPTURE_ENV).is_some() {
+        return;
+    }
+    assert_eq!(sockets(), 0);
+    assert_eq!(capture_threads(), 0);
+}
+
+#[netns_test]
+fn demo_checks_its_own_capture_socket() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    assert_eq!(sockets(), 1);
+    // A new thread names itself once it runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while capture_threads() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(capture_threads(), 1);
+    panic!("failing on purpose");
+}
+
+#[test]
+fn with_the_variable_a_test_has_one_capture_socket_and_thread() {
+    let (text, path) = run_demo("demo_checks_its_own_capture_socket");
+    assert!(text.contains("failing on purpose"), "{text}");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
