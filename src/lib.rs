@@ -25,7 +25,7 @@
 //!   `main`, running its `#[netns_test]`s through a libtest-compatible
 //!   harness (module `harness`) that reports a test which cannot run here as
 //!   ignored, with the reason.
-//! - With the `wire` feature, [`Topology::wire`] makes links this crate
+//! - With the `wire` feature, `Topology::wire` makes links this crate
 //!   carries, with seeded faults set while the test runs (`Faults`, `Wire`,
 //!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
 //!   writes a pcapng file of what each test's namespaces saw, and `Capture`
