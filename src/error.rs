@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use rustix::io::Errno;
 
@@ -200,10 +201,28 @@ impl fmt::Display for ShowErrno {
 /// The line an `EPERM`/`EACCES` error ends with when the process has
 /// `CAP_SYS_ADMIN` ([`Privilege::Full`](crate::Privilege::Full)): privilege
 /// is not what is missing, so name what else refuses. Otherwise the detected
-/// reason and its fix take its place (`crate::privilege::Hint`).
+/// reason and its fix take its place (`crate::privilege::Hint`, recorded
+/// by [`set_privilege_hint`]).
 pub(crate) const PRIVILEGE_HINT: &str = "refused although the process has CAP_SYS_ADMIN: \
      check the path's owner and mode, the mount's flags, ptrace access to /proc/PID \
      (ptrace_may_access), and LSMs such as AppArmor or SELinux";
+
+/// The line a privilege error ends with before the process's privilege has
+/// been worked out ([`Privilege::get`](crate::Privilege::get) has not run).
+pub(crate) const UNKNOWN_PRIVILEGE_HINT: &str = "creating and entering namespaces needs \
+     CAP_SYS_ADMIN: run as root, through the `sudo -E` runner, or rootless (README, \
+     \"Rootless\"); Privilege::get() says which applies here";
+
+/// The detected reason and fix that privilege errors end with, set once by
+/// [`Privilege::get`](crate::Privilege::get). Formatting an error only reads
+/// it: it never probes the kernel.
+static DETECTED_HINT: OnceLock<String> = OnceLock::new();
+
+/// Records the hint for privilege errors (called once, by the privilege
+/// layer, when it has worked out what the process may do).
+pub(crate) fn set_privilege_hint(hint: String) {
+    let _ = DETECTED_HINT.set(hint);
+}
 
 /// The line a privilege error ends with in rootless mode.
 pub(crate) const ROOTLESS_HINT: &str = "rootless mode: the process has CAP_SYS_ADMIN only in \
@@ -278,7 +297,10 @@ impl fmt::Display for Error {
             }
         }
         if self.is_permission_denied() {
-            write!(f, "; {}", crate::privilege::Hint)?;
+            let hint = DETECTED_HINT
+                .get()
+                .map_or(UNKNOWN_PRIVILEGE_HINT, String::as_str);
+            write!(f, "; {hint}")?;
         }
         Ok(())
     }
@@ -328,6 +350,8 @@ mod tests {
     #[test]
     fn privilege_error_is_one_line_with_the_fix() {
         let e = Error::sys("unshare(CLONE_NEWNET)", None, Errno::PERM);
+        // Formatting only reads the hint that working out the privilege left.
+        crate::Privilege::get();
         let s = e.to_string();
         assert!(s.starts_with("unshare(CLONE_NEWNET): Operation not permitted (EPERM); "));
         assert!(s.contains("CAP_SYS_ADMIN"), "{s}");

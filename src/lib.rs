@@ -46,39 +46,25 @@
 #![warn(missing_docs)]
 
 mod error;
-mod exec;
-mod fixture;
-pub mod harness;
-// The kernel steps of spawned processes and the socket-table reader: new
-// files of the kernel layer (src/kernel/), declared from here until that
-// layer's mod.rs exists.
-#[path = "kernel/child.rs"]
-mod kernel_child;
-#[path = "kernel/exit.rs"]
-mod kernel_exit;
-#[path = "kernel/sock_diag.rs"]
-mod kernel_sock_diag;
-mod link;
-mod netlink;
-mod netns;
+mod kernel;
+mod namespace;
+mod network;
 mod privilege;
-#[path = "process/mod.rs"]
 mod process;
-mod rootless;
-mod rundir;
-mod runner;
-mod sys;
-mod topology;
+mod testing;
 
 pub use error::{Error, Result};
-pub use fixture::{Fixture, FixtureGuard, Hosts};
-pub use link::{validate_link_name, Addr, Link, LinkStats, Route, MAX_LINK_NAME_LEN};
-pub use netns::Netns;
+pub use namespace::netns::Netns;
+pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+pub use network::addr::Addr;
+pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};
+pub use network::route::Route;
+pub use network::topology::{Network, Topology};
+pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
 pub use process::{Listening, Process, DEFAULT_GRACE};
-pub use rootless::ROOTLESS_ENV;
-pub use rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
-pub use topology::{Network, Topology};
+pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
+pub use testing::harness;
 
 pub use netns_test_macros::netns_test;
 
@@ -91,12 +77,13 @@ pub struct ReadmeDoctests;
 /// promise.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::testing::runner::{run_test, TestFailure, TestOptions, TestReturn};
     #[cfg(not(feature = "tokio"))]
-    pub use crate::runner::TokioFeatureRequired;
-    pub use crate::runner::{block_on, run_test, Flavor, TestFailure, TestOptions, TestReturn};
+    pub use crate::testing::runtime::TokioFeatureRequired;
+    pub use crate::testing::runtime::{block_on, Flavor};
     // `no_rootless!()`: the binary's opt-out of rootless mode.
-    pub use crate::rootless::opt_out as opt_out_of_rootless;
+    pub use crate::privilege::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.
-    pub use crate::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
     pub use linkme;
 }

@@ -1,5 +1,5 @@
 //! `async fn` tests (feature `tokio`): the runtime is built on the namespace
-//! thread, so its workers are in the test's namespace too (DESIGN.md 3.14).
+//! thread, so its workers are in the test's namespace too (ARCHITECTURE.md 4.14).
 #![cfg(feature = "tokio")]
 
 mod common;

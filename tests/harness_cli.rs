@@ -394,7 +394,7 @@ fn failures_are_reported_as_libtest_reports_them() {
     );
 }
 
-/// DESIGN.md 3.16: without the privilege a test is neither passed nor
+/// ARCHITECTURE.md 4.16: without the privilege a test is neither passed nor
 /// failed: it is reported as ignored, with the reason, and the run succeeds.
 #[test]
 fn unprivileged_tests_are_ignored_with_the_reason() {

@@ -1,4 +1,4 @@
-//! Which threads and processes are in which namespace (DESIGN.md 1 and 3.1-3.3,
+//! Which threads and processes are in which namespace (ARCHITECTURE.md 2.1 and 4.1-4.3,
 //! 3.9), asserted with nsfs inode numbers.
 
 mod common;
@@ -31,7 +31,7 @@ fn loopback_is_up_for_ipv4_and_ipv6() {
     assert!(flags.contains("lo:"), "{flags}");
 }
 
-/// The kernel fact behind DESIGN.md 3.9: a new namespace's `lo` is DOWN and
+/// The kernel fact behind ARCHITECTURE.md 4.9: a new namespace's `lo` is DOWN and
 /// connecting fails with ENETUNREACH; this is what the runtime fixes.
 #[test]
 fn a_bare_new_namespace_cannot_reach_loopback() {
@@ -72,7 +72,7 @@ fn child_processes_share_the_namespace() {
     );
 }
 
-/// DESIGN.md 3.3, the other way round: a thread that existed before the test
+/// ARCHITECTURE.md 4.3, the other way round: a thread that existed before the test
 /// (a global pool built outside it) stays in the host namespace, while one
 /// created lazily from inside the body lands in the test's namespace.
 #[test]
@@ -124,7 +124,7 @@ fn the_libtest_thread_and_main_thread_never_move() {
     assert_eq!(main_thread_netns_inode(), main);
 }
 
-/// DESIGN.md 3.1: a panic in the body leaves no thread in the wrong
+/// ARCHITECTURE.md 4.1: a panic in the body leaves no thread in the wrong
 /// namespace; the caller sees the original payload.
 #[test]
 fn a_panicking_body_leaves_the_caller_where_it_was() {

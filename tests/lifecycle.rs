@@ -1,4 +1,4 @@
-//! Nothing leaks (DESIGN.md 3.4, 3.5, 3.8, 3.10): fds, threads, mounts and run
+//! Nothing leaks (ARCHITECTURE.md 4.4, 4.5, 4.8, 4.10): fds, threads, mounts and run
 //! directory entries are counted across hundreds of cycles, and concurrent
 //! first-time creation mounts the run directory exactly once.
 //!
@@ -140,7 +140,7 @@ fn hundreds_of_anonymous_cycles_leak_nothing() {
     );
 }
 
-/// DESIGN.md 3.8: many threads creating their first namespaces in a new run
+/// ARCHITECTURE.md 4.8: many threads creating their first namespaces in a new run
 /// directory at once. Without the flock each would bind-mount the directory
 /// onto itself; without O_EXCL two creators of one name would stack mounts.
 #[test]

@@ -1,4 +1,4 @@
-//! Named namespaces, made as `ip netns add` makes them (DESIGN.md 2), and
+//! Named namespaces, made as `ip netns add` makes them (ARCHITECTURE.md 3.1), and
 //! interop with iproute2 both ways.
 
 mod common;
@@ -44,7 +44,7 @@ fn macro_named_namespace_is_visible_to_iproute2() {
     assert_ne!(thread_netns_inode(), common::main_thread_netns_inode());
 }
 
-/// DESIGN.md 3.2: the bind mount is of the namespace thread's namespace,
+/// ARCHITECTURE.md 4.2: the bind mount is of the namespace thread's namespace,
 /// never the main thread's `/proc/self/ns/net`.
 #[test]
 fn create_binds_the_new_namespace_not_the_hosts() {
@@ -320,7 +320,7 @@ fn owner_record(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// DESIGN.md 3.11: a named test's namespace left by a killed run (its owner
+/// ARCHITECTURE.md 4.11: a named test's namespace left by a killed run (its owner
 /// record names a process that is gone) is replaced, then removed; one whose
 /// owner lives is joined and left.
 #[test]

@@ -1,6 +1,6 @@
 //! Test outcomes behave as with `#[test]`: panics, `Result` errors,
 //! `#[should_panic]`, `#[ignore]`, output capture, and a missing privilege
-//! (DESIGN.md 3.16).
+//! (ARCHITECTURE.md 4.16).
 //!
 //! Outcomes that must be failures are checked by running this test binary
 //! again on one `fixture_*` test. Those are `#[ignore]`d and do nothing
@@ -231,7 +231,7 @@ fn fixture_sleeps_in_a_namespace() {
     }
 }
 
-/// DESIGN.md 1: anonymous namespaces go away with their last thread, even
+/// ARCHITECTURE.md 2.3: anonymous namespaces go away with their last thread, even
 /// after SIGKILL; nothing is left in the run directory or the mount table.
 #[test]
 fn sigkill_leaves_nothing_behind() {

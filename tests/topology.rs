@@ -312,7 +312,7 @@ fn invalid_topologies_create_nothing() {
     }
 }
 
-/// DESIGN.md 3.11: entries of a killed run (its pid is gone) are removed by
+/// ARCHITECTURE.md 4.11: entries of a killed run (its pid is gone) are removed by
 /// the next build of the same named topology; a live process's are not.
 #[test]
 fn stale_entries_of_dead_processes_are_swept() {

@@ -62,6 +62,16 @@ pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>
     }
 }
 
+/// `setns(open("/proc/self/ns/net"), CLONE_NEWNET)`: moves the calling
+/// thread into the *main thread's* network namespace (`/proc/self` on
+/// purpose: it names the thread-group leader, proc(5)). `EPERM` in rootless
+/// mode, where that namespace belongs to the host's user namespace.
+pub(crate) fn enter_main_threads_netns() -> crate::Result<()> {
+    let path = std::path::Path::new("/proc/self/ns/net");
+    let fd = super::open_ns_file(path)?;
+    super::setns_net(fd.as_fd(), Some(path))
+}
+
 fn errno_to_io(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e.raw_os_error())
 }

@@ -42,8 +42,8 @@ pub use ready::Listening;
 pub(crate) use log::{failure_report, in_fixture_setup, running};
 
 use crate::error::{Error, Result};
-use crate::kernel_child::{self as child, GroupSignal};
-use crate::kernel_sock_diag::DiagSocket;
+use crate::kernel::child::{self as child, GroupSignal};
+use crate::kernel::sock_diag::DiagSocket;
 use crate::Netns;
 
 /// How long [`Process::stop`] (and the guard's drop) waits after `SIGTERM`
@@ -259,8 +259,8 @@ impl Process {
     /// log); [`Error::Netlink`] if the socket table cannot be read.
     pub fn wait_for(&mut self, listening: Listening, timeout: Duration) -> Result<()> {
         let netns = Arc::clone(&self.netns);
-        let mut socket = crate::netns::on_new_thread(move || {
-            crate::sys::setns_net(netns.as_fd(), None)?;
+        let mut socket = crate::namespace::thread::on_new_thread(move || {
+            crate::kernel::setns_net(netns.as_fd(), None)?;
             DiagSocket::open()
         })?;
         let start = Instant::now();

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::kernel_sock_diag::Transport;
+use crate::kernel::sock_diag::Transport;
 
 /// A socket to wait for with [`Process::wait_for`](crate::Process::wait_for):
 /// a TCP socket in state `LISTEN`, or a bound UDP socket, on a port, and

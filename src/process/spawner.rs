@@ -81,11 +81,7 @@ fn serve(requests: mpsc::Receiver<Request>) {
 /// new empty one of its own. The children do not care: each enters its
 /// target namespace itself before `exec`.
 fn leave_the_creators_namespace() {
-    // `/proc/self` on purpose: the main thread's namespace.
-    let main = std::path::Path::new("/proc/self/ns/net");
-    let moved = crate::sys::open_ns_file(main)
-        .and_then(|fd| crate::sys::setns_net(std::os::fd::AsFd::as_fd(&fd), Some(main)));
-    if moved.is_err() {
-        let _ = crate::sys::unshare_netns();
+    if crate::kernel::child::enter_main_threads_netns().is_err() {
+        let _ = crate::kernel::unshare_netns();
     }
 }

@@ -1,13 +1,14 @@
 //! Declarative topologies: hosts joined by veth pairs and bridges.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
-use crate::link::{validate_link_name, Route};
-use crate::rundir::{validate_name, RunDir};
+use crate::namespace::rundir::{validate_name, RunDir};
+use crate::network::link::validate_link_name;
+use crate::network::route::Route;
+use crate::network::step::Step;
 use crate::Netns;
 
 /// A topology to build: hosts, links, LAN segments, addresses and routes.
@@ -280,127 +281,6 @@ fn bad(what: &'static str, value: &str, reason: &'static str) -> Error {
     }
 }
 
-/// One kernel-facing step of a build.
-#[derive(Debug)]
-enum Step {
-    Host {
-        name: String,
-        router: bool,
-    },
-    Veth {
-        a: (String, String),
-        b: (String, String),
-    },
-    Bridge {
-        host: String,
-    },
-    Port {
-        lan: String,
-        port: String,
-        member: (String, String),
-    },
-    Addr {
-        host: String,
-        link: String,
-        addr: IpNet,
-    },
-    Route {
-        host: String,
-        route: Route,
-    },
-}
-
-/// The bridge of a LAN host.
-const BRIDGE: &str = "br0";
-
-impl Step {
-    /// The host a `Host` step makes.
-    fn host_name(&self) -> Option<&str> {
-        match self {
-            Step::Host { name, .. } => Some(name),
-            _ => None,
-        }
-    }
-
-    fn apply(&self, net: &mut Network, prefix: Option<&str>, pid: u32) -> Result<()> {
-        match self {
-            Step::Host { name, router } => {
-                let ns = match prefix {
-                    None => Netns::new()?,
-                    Some(prefix) => Netns::create(&format!("{prefix}-{pid}-{name}"))?,
-                };
-                // No duplicate address detection on this host's links: a
-                // tentative link-local address holds back a router's first
-                // neighbour solicitation (and so the first forwarded IPv6
-                // packet) for 1-2 s, and tests want addresses usable at once.
-                // (No /proc/sys/net/ipv6 under `ipv6.disable=1`: nothing to do.)
-                for key in [
-                    "net.ipv6.conf.all.accept_dad",
-                    "net.ipv6.conf.default.accept_dad",
-                ] {
-                    match ns.set_sysctl(key, "0") {
-                        Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => {}
-                        other => other?,
-                    }
-                }
-                if *router {
-                    ns.set_forwarding(true)?;
-                }
-                net.hosts.push((name.clone(), ns));
-            }
-            Step::Veth { a, b } => {
-                let (na, nb) = (net.host(&a.0), net.host(&b.0));
-                na.add_veth(&a.1, nb, &b.1)?;
-                na.set_up(&a.1)?;
-                nb.set_up(&b.1)?;
-            }
-            Step::Bridge { host } => {
-                let ns = net.host(host);
-                ns.add_bridge(BRIDGE)?;
-                ns.set_up(BRIDGE)?;
-            }
-            Step::Port { lan, port, member } => {
-                let (switch, ns) = (net.host(lan), net.host(&member.0));
-                ns.add_veth(&member.1, switch, port)?;
-                switch.set_master(port, BRIDGE)?;
-                switch.set_up(port)?;
-                ns.set_up(&member.1)?;
-            }
-            Step::Addr { host, link, addr } => {
-                net.host(host).add_addr(link, *addr)?;
-                net.addrs.push((host.clone(), link.clone(), *addr));
-            }
-            Step::Route { host, route } => net.host(host).add_route(route)?,
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Host {
-                name,
-                router: false,
-            } => write!(f, "host {name}"),
-            Step::Host { name, router: true } => write!(f, "router {name}"),
-            Step::Veth { a, b } => write!(f, "link {}:{} - {}:{}", a.0, a.1, b.0, b.1),
-            Step::Bridge { host } => write!(f, "lan {host} bridge {BRIDGE}"),
-            Step::Port { lan, port, member } => {
-                write!(f, "lan {lan} port {port} - {}:{}", member.0, member.1)
-            }
-            Step::Addr { host, link, addr } => write!(f, "addr {addr} on {host}:{link}"),
-            Step::Route { host, route } => {
-                write!(f, "route {} on {host}", route.dest)?;
-                if let Some(via) = route.via {
-                    write!(f, " via {via}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
 /// Removes `PREFIX-PID-HOST` entries, for the hosts of this topology, whose
 /// process is gone: what a killed test run of the same named topology left
 /// behind. Only exact matches count, so `lab-2024-7-a` of another topology
@@ -414,7 +294,7 @@ fn sweep_stale(dir: &RunDir, prefix: &str, hosts: &[&str]) {
         let Some((pid, host)) = rest.split_once('-') else {
             continue;
         };
-        if !hosts.contains(&host) || !crate::sys::pid_is_gone(pid) {
+        if !hosts.contains(&host) || !crate::kernel::pid_is_gone(pid) {
             continue;
         }
         if let Ok(ns) = Netns::open(&name) {
@@ -429,8 +309,8 @@ fn sweep_stale(dir: &RunDir, prefix: &str, hosts: &[&str]) {
 /// namespaces (with their links) go away once no thread runs in them.
 #[derive(Debug)]
 pub struct Network {
-    hosts: Vec<(String, Netns)>,
-    addrs: Vec<(String, String, IpNet)>,
+    pub(crate) hosts: Vec<(String, Netns)>,
+    pub(crate) addrs: Vec<(String, String, IpNet)>,
 }
 
 impl Network {

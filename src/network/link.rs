@@ -1,36 +1,22 @@
-//! Links, addresses, routes and sysctls of a namespace: what `ip link`,
-//! `ip address`, `ip route` and `sysctl` do, over rtnetlink (rtnetlink(7))
-//! and `/proc/sys/net` (proc(5)).
+//! Links of a namespace: what `ip link` does, over rtnetlink (rtnetlink(7)):
+//! veth pairs, bridges, up/down, MTU, and the list of links.
 //!
-//! A netlink socket and a `/proc/sys/net` file act on the namespace of the
-//! thread that opened them, so each method runs on a fresh thread inside the
-//! namespace ([`Netns::run`]) and opens them there; the calling thread never
-//! changes namespace. Every name and key is checked before anything is sent:
-//! refused input changes nothing.
+//! A netlink socket acts on the namespace of the thread that opened it, so
+//! each method runs on a fresh thread inside the namespace ([`Netns::run`])
+//! and opens it there; the calling thread never changes namespace. Every
+//! name is checked before anything is sent: refused input changes nothing.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd};
-use std::path::{Path, PathBuf};
 
-use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use netlink_packet_route::address::{
-    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
-};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
-    RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Error, Result};
-use crate::netlink::RouteSocket;
+use crate::kernel::netlink::RouteSocket;
 use crate::Netns;
 
 /// `IFNAMSIZ - 1` (linux/if.h): the longest link name, in bytes.
@@ -77,120 +63,6 @@ pub fn validate_link_name(name: &str) -> Result<()> {
             value: name.to_owned(),
             reason,
         }),
-    }
-}
-
-/// The path of a `net.*` sysctl key under `/proc/sys`, or why the key is
-/// refused.
-fn sysctl_path(key: &str) -> Result<PathBuf> {
-    let reason = if key.contains('/') {
-        Some("a sysctl key here is written with `.`, not `/` (net.ipv4.ip_forward)")
-    } else if !key.starts_with("net.") {
-        Some("a sysctl key here must start with `net.` (only /proc/sys/net is per namespace)")
-    } else if key.contains('\0') {
-        Some("a sysctl key must not contain a NUL byte")
-    } else if key.split('.').any(str::is_empty) {
-        Some("a sysctl key must not have an empty segment (`..`, or a `.` at the end)")
-    } else {
-        None
-    };
-    match reason {
-        None => Ok(Path::new("/proc/sys").join(key.replace('.', "/"))),
-        Some(reason) => Err(Error::InvalidArgument {
-            what: "sysctl key",
-            value: key.to_owned(),
-            reason,
-        }),
-    }
-}
-
-/// A route for [`Netns::add_route`]: `ip route add DEST [via GW] [dev LINK]`
-/// in the main table.
-///
-/// ```
-/// use netns_test::Route;
-///
-/// let r = Route::to("198.51.100.0/24".parse().unwrap())
-///     .via("192.0.2.1".parse().unwrap())
-///     .dev("eth0");
-/// assert_eq!(r.dest.to_string(), "198.51.100.0/24");
-/// assert_eq!(Route::default_via("2001:db8::1".parse().unwrap()).dest.to_string(), "::/0");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Route {
-    /// The destination prefix (`RTA_DST` and `rtm_dst_len`); `0.0.0.0/0` or
-    /// `::/0` is the default route. Host bits must be zero: the kernel refuses
-    /// `192.0.2.1/24` with `EINVAL` ("Invalid prefix for given prefix length").
-    pub dest: IpNet,
-    /// The gateway (`RTA_GATEWAY`), or `None` for a route straight onto the
-    /// link. An IPv6 gateway for an IPv4 destination is sent as `RTA_VIA`,
-    /// as `ip route add ... via inet6 GW` does (RFC 5549).
-    pub via: Option<IpAddr>,
-    /// The outgoing link (`RTA_OIF`), or `None` to let the kernel find it
-    /// from the gateway.
-    pub dev: Option<String>,
-}
-
-impl Route {
-    /// A route to `dest`; add a gateway with [`Route::via`] and/or a link
-    /// with [`Route::dev`].
-    pub fn to(dest: IpNet) -> Route {
-        Route {
-            dest,
-            via: None,
-            dev: None,
-        }
-    }
-
-    /// The IPv4 default route, `0.0.0.0/0` (`ip route add default`).
-    pub fn default_v4() -> Route {
-        Route::to(IpNet::new(Ipv4Addr::UNSPECIFIED.into(), 0).expect("/0 is a valid prefix"))
-    }
-
-    /// The IPv6 default route, `::/0` (`ip -6 route add default`).
-    pub fn default_v6() -> Route {
-        Route::to(IpNet::new(Ipv6Addr::UNSPECIFIED.into(), 0).expect("/0 is a valid prefix"))
-    }
-
-    /// The default route of `gw`'s family via `gw`
-    /// (`ip route add default via GW`).
-    pub fn default_via(gw: IpAddr) -> Route {
-        match gw {
-            IpAddr::V4(_) => Route::default_v4(),
-            IpAddr::V6(_) => Route::default_v6(),
-        }
-        .via(gw)
-    }
-
-    /// Sends the traffic through the gateway `gw` (`via GW`).
-    pub fn via(mut self, gw: IpAddr) -> Route {
-        self.via = Some(gw);
-        self
-    }
-
-    /// Sends the traffic out of `link` (`dev LINK`).
-    pub fn dev(mut self, link: &str) -> Route {
-        self.dev = Some(link.to_owned());
-        self
-    }
-}
-
-impl fmt::Display for Route {
-    /// As `ip route` prints it: `198.51.100.0/24 via 192.0.2.1 dev eth0`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.dest.prefix_len() == 0 {
-            write!(f, "default")?;
-        } else {
-            write!(f, "{}", self.dest)?;
-        }
-        if let Some(gw) = self.via {
-            write!(f, " via {gw}")?;
-        }
-        if let Some(dev) = &self.dev {
-            write!(f, " dev {dev}")?;
-        }
-        Ok(())
     }
 }
 
@@ -325,23 +197,9 @@ impl Link {
     }
 }
 
-/// An IP address on a link, as `ip address show` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Addr {
-    /// The link's name.
-    pub link: String,
-    /// The link's interface index (`ifa_index`).
-    pub index: u32,
-    /// The address and its prefix length (`IFA_LOCAL`, or `IFA_ADDRESS`
-    /// where there is no `IFA_LOCAL`, as for IPv6; `ifa_prefixlen`):
-    /// `192.0.2.1/24`.
-    pub addr: IpNet,
-}
-
 /// How errors name a namespace: its name, else `net:[INODE]` as
 /// `readlink /proc/PID/ns/net` prints it.
-fn netns_label(ns: &Netns) -> String {
+pub(crate) fn netns_label(ns: &Netns) -> String {
     match ns.name() {
         Some(name) => name.to_owned(),
         None => format!("net:[{}]", ns.inode()),
@@ -350,7 +208,7 @@ fn netns_label(ns: &Netns) -> String {
 
 /// Runs `f` with a `NETLINK_ROUTE` socket opened on a fresh thread inside
 /// `ns`.
-fn with_route_socket<T: Send>(
+pub(crate) fn with_route_socket<T: Send>(
     ns: &Netns,
     f: impl FnOnce(&mut RouteSocket) -> Result<T> + Send,
 ) -> Result<T> {
@@ -359,7 +217,7 @@ fn with_route_socket<T: Send>(
 
 /// The interface index of `name`, for a request that needs one; a failure
 /// names the request `op` and the lookup.
-fn link_index(socket: &mut RouteSocket, name: &str, op: &str) -> Result<u32> {
+pub(crate) fn link_index(socket: &mut RouteSocket, name: &str, op: &str) -> Result<u32> {
     let link = socket.link_by_name(name, &|| format!("{op}, looking up {name} (RTM_GETLINK)"))?;
     Ok(link.header.index)
 }
@@ -372,7 +230,7 @@ fn link_named(name: &str) -> LinkMessage {
     msg
 }
 
-fn family(addr: IpAddr) -> AddressFamily {
+pub(crate) fn family(addr: IpAddr) -> AddressFamily {
     match addr {
         IpAddr::V4(_) => AddressFamily::Inet,
         IpAddr::V6(_) => AddressFamily::Inet6,
@@ -591,116 +449,6 @@ impl Netns {
         })
     }
 
-    /// Adds the address `addr` (address and prefix length, `192.0.2.1/24`)
-    /// to `link`, as `ip address add ADDR dev LINK` does (`RTM_NEWADDR` with
-    /// `IFA_LOCAL` and `IFA_ADDRESS`, `NLM_F_CREATE|NLM_F_EXCL`). The kernel
-    /// adds the prefix route (`192.0.2.0/24 dev LINK`) while the link is up.
-    ///
-    /// IPv6 addresses are added with `IFA_F_NODAD`, as with
-    /// `ip address add ... nodad`: no duplicate address detection, so no
-    /// tentative state, and a socket can bind the address at once (not one
-    /// to two seconds later). No IPv4 broadcast address is set (as without
-    /// `brd +`).
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] (nothing changed); [`Error::Netlink`] naming the
-    /// request, the link and the namespace: `ENODEV` if there is no such
-    /// link, `EEXIST` if the address is there already.
-    ///
-    /// # References
-    /// ip-address(8), rtnetlink(7); net/ipv6/addrconf.c (`IFA_F_NODAD`).
-    #[doc(alias = "ip address add")]
-    pub fn add_addr(&self, link: &str, addr: IpNet) -> Result<()> {
-        validate_link_name(link)?;
-        let op = format!(
-            "RTM_NEWADDR {addr} on {link} in netns {}",
-            netns_label(self)
-        );
-        let ip = addr.addr();
-        let mut msg = AddressMessage::default();
-        msg.header.family = family(ip);
-        msg.header.prefix_len = addr.prefix_len();
-        msg.header.scope = AddressScope::Universe;
-        if ip.is_ipv6() {
-            msg.header.flags = AddressHeaderFlags::Nodad;
-        }
-        msg.attributes = vec![AddressAttribute::Local(ip), AddressAttribute::Address(ip)];
-        with_route_socket(self, |socket| {
-            msg.header.index = link_index(socket, link, &op)?;
-            socket.request_ack_with(
-                RouteNetlinkMessage::NewAddress(msg),
-                NLM_F_CREATE | NLM_F_EXCL,
-                &|| op.clone(),
-            )
-        })
-    }
-
-    /// Adds `route` to the main table, as
-    /// `ip route add DEST [via GW] [dev LINK]` does (`RTM_NEWROUTE`,
-    /// `NLM_F_CREATE|NLM_F_EXCL`, protocol `boot`, scope `link` for a route
-    /// without gateway, else `global`).
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a bad `dev` (nothing changed);
-    /// [`Error::Netlink`] naming the request and the namespace: `ENODEV` if
-    /// the link is missing, `ENETUNREACH` if the gateway is on no connected
-    /// network (add the address first, and bring the link up), `EEXIST` if
-    /// the route is there, `EINVAL` for host bits in the destination or an
-    /// IPv4 gateway for an IPv6 destination.
-    ///
-    /// # References
-    /// ip-route(8), rtnetlink(7).
-    #[doc(alias = "ip route add")]
-    pub fn add_route(&self, route: &Route) -> Result<()> {
-        if let Some(dev) = &route.dev {
-            validate_link_name(dev)?;
-        }
-        let op = format!("RTM_NEWROUTE {route} in netns {}", netns_label(self));
-        let dest = route.dest.addr();
-        let mut msg = RouteMessage::default();
-        msg.header.address_family = family(dest);
-        msg.header.destination_prefix_length = route.dest.prefix_len();
-        msg.header.table = RouteHeader::RT_TABLE_MAIN;
-        // iproute2's `ip route add` defaults (ip/iproute.c, `iproute_modify`).
-        msg.header.protocol = RouteProtocol::Boot;
-        msg.header.kind = RouteType::Unicast;
-        msg.header.scope = match route.via {
-            Some(_) => RouteScope::Universe,
-            None => RouteScope::Link,
-        };
-        if route.dest.prefix_len() > 0 {
-            msg.attributes
-                .push(RouteAttribute::Destination(RouteAddress::from(dest)));
-        }
-        match route.via {
-            Some(gw) if gw.is_ipv4() == dest.is_ipv4() => msg
-                .attributes
-                .push(RouteAttribute::Gateway(RouteAddress::from(gw))),
-            // RTA_GATEWAY of another family would be read as this one's
-            // (the kernel takes the first 4 bytes of an IPv6 gateway).
-            Some(IpAddr::V6(gw)) => msg
-                .attributes
-                .push(RouteAttribute::Via(RouteVia::Inet6(gw))),
-            Some(IpAddr::V4(gw)) => msg.attributes.push(RouteAttribute::Via(RouteVia::Inet(gw))),
-            None => {}
-        }
-        with_route_socket(self, |socket| {
-            if let Some(dev) = &route.dev {
-                let index = link_index(socket, dev, &op)?;
-                msg.attributes.push(RouteAttribute::Oif(index));
-            }
-            socket.request_ack_with(
-                RouteNetlinkMessage::NewRoute(msg),
-                NLM_F_CREATE | NLM_F_EXCL,
-                &|| op.clone(),
-            )
-        })
-    }
-
     /// The links of this namespace, by index, as `ip -s link show` lists them
     /// (an `RTM_GETLINK` dump), with their counters ([`Link::stats`]).
     ///
@@ -716,130 +464,10 @@ impl Netns {
         let op = format!("RTM_GETLINK dump in netns {}", netns_label(self));
         with_route_socket(self, |socket| dump_links(socket, &op))
     }
-
-    /// The IPv4 and IPv6 addresses of this namespace's links, as
-    /// `ip address show` lists them (an `RTM_GETADDR` dump, after an
-    /// `RTM_GETLINK` dump for the links' names). It includes the kernel's
-    /// own: `127.0.0.1/8` and `::1/128` on `lo` once it is up, and an IPv6
-    /// link-local `fe80::/64` address on each link that is up with a carrier.
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// # Errors
-    /// [`Error::Netlink`] naming the dump and the namespace.
-    ///
-    /// # References
-    /// ip-address(8), rtnetlink(7).
-    #[doc(alias = "ip address show")]
-    pub fn addrs(&self) -> Result<Vec<Addr>> {
-        let label = netns_label(self);
-        let link_op = format!("RTM_GETLINK dump in netns {label}");
-        let op = format!("RTM_GETADDR dump in netns {label}");
-        with_route_socket(self, |socket| {
-            let names: HashMap<u32, String> = dump_links(socket, &link_op)?
-                .into_iter()
-                .map(|l| (l.index, l.name))
-                .collect();
-            let replies = socket.dump(
-                RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-                &|| op.clone(),
-            )?;
-            Ok(replies
-                .iter()
-                .filter_map(|reply| match reply {
-                    RouteNetlinkMessage::NewAddress(msg) => addr_from_message(msg, &names),
-                    _ => None,
-                })
-                .collect())
-        })
-    }
-
-    /// Reads the sysctl `key` of this namespace, as `sysctl KEY` does inside
-    /// it: `net.ipv4.ip_forward` is `/proc/sys/net/ipv4/ip_forward`, read on a
-    /// fresh thread inside the namespace (a `/proc/sys/net` file shows the
-    /// namespace of the thread that opens it). The trailing newline is
-    /// removed: `"0"`, or `"4096\t131072\t6291456"` for `net.ipv4.tcp_rmem`.
-    ///
-    /// Only `net.*` keys are per namespace; others are refused. A key uses
-    /// `.` as separator, so a link whose name has a `.` (a VLAN `eth0.10`)
-    /// cannot be named.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a key that is not `net.` followed by
-    /// non-empty segments without `/`; [`Error::Sys`] naming `open` or `read`
-    /// and the `/proc/sys` path (`ENOENT` for a key the kernel does not have).
-    ///
-    /// # References
-    /// proc(5) (`/proc/sys/net`), sysctl(8).
-    pub fn sysctl(&self, key: &str) -> Result<String> {
-        let path = sysctl_path(key)?;
-        self.run(|| read_sysctl(&path))?
-    }
-
-    /// Writes `value` to the sysctl `key` of this namespace, as
-    /// `sysctl -w KEY=VALUE` does inside it: the write goes to
-    /// `/proc/sys/net/...` opened on a fresh thread inside the namespace, so
-    /// the host's value and every other namespace's stay as they were.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a bad key (nothing written); [`Error::Sys`]
-    /// naming `open` or `write` and the path: `ENOENT` for an unknown key,
-    /// `EINVAL` for a value the kernel refuses, `EPERM`/`EACCES` without
-    /// `CAP_NET_ADMIN` or for a read-only key.
-    ///
-    /// # References
-    /// proc(5), sysctl(8), Documentation/networking/ip-sysctl.rst.
-    #[doc(alias = "sysctl -w")]
-    pub fn set_sysctl(&self, key: &str, value: &str) -> Result<()> {
-        let path = sysctl_path(key)?;
-        self.run(|| write_sysctl(&path, value))?
-    }
-
-    /// Makes this namespace a router, or stops it being one: IPv4 and IPv6
-    /// forwarding on (`net.ipv4.ip_forward=1`,
-    /// `net.ipv6.conf.all.forwarding=1`) or off (`0`). Both also apply to
-    /// the namespace's existing and future links. Off, a packet for another
-    /// host is dropped without an ICMP error, so a connection through this
-    /// namespace times out.
-    ///
-    /// An IPv6 router asks for a forwarded packet's next hop (neighbour
-    /// solicitation) from its link-local address, which is tentative for a
-    /// second or two after the link comes up; until then the first
-    /// forwarded packets wait. To skip that, turn duplicate address
-    /// detection off before the links exist:
-    /// `set_sysctl("net.ipv6.conf.all.accept_dad", "0")` and the same for
-    /// `net.ipv6.conf.default.accept_dad` (net/ipv6/ndisc.c,
-    /// `ndisc_send_ns`).
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// On a kernel booted with `ipv6.disable=1` there is no
-    /// `/proc/sys/net/ipv6`: only IPv4 forwarding is set, and that is not an
-    /// error.
-    ///
-    /// # Errors
-    /// [`Error::Sys`] naming the `/proc/sys` path and the errno; the IPv4
-    /// setting is made first.
-    ///
-    /// # References
-    /// proc(5), Documentation/networking/ip-sysctl.rst (`ip_forward`,
-    /// `conf/all/forwarding`).
-    pub fn set_forwarding(&self, on: bool) -> Result<()> {
-        let value = if on { "1" } else { "0" };
-        let v4 = sysctl_path("net.ipv4.ip_forward")?;
-        let v6 = sysctl_path("net.ipv6.conf.all.forwarding")?;
-        self.run(|| {
-            write_sysctl(&v4, value)?;
-            match write_sysctl(&v6, value) {
-                Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),
-                other => other,
-            }
-        })?
-    }
 }
 
 /// The `RTM_GETLINK` dump, with each link's `IFLA_STATS64`.
-fn dump_links(socket: &mut RouteSocket, op: &str) -> Result<Vec<Link>> {
+pub(crate) fn dump_links(socket: &mut RouteSocket, op: &str) -> Result<Vec<Link>> {
     let msg = LinkMessage::default();
     let replies = socket.dump(RouteNetlinkMessage::GetLink(msg), &|| op.to_owned())?;
     Ok(replies
@@ -849,47 +477,6 @@ fn dump_links(socket: &mut RouteSocket, op: &str) -> Result<Vec<Link>> {
             _ => None,
         })
         .collect())
-}
-
-fn addr_from_message(msg: &AddressMessage, names: &HashMap<u32, String>) -> Option<Addr> {
-    let mut local = None;
-    let mut address = None;
-    let mut label = None;
-    for attr in &msg.attributes {
-        match attr {
-            AddressAttribute::Local(ip) => local = Some(*ip),
-            AddressAttribute::Address(ip) => address = Some(*ip),
-            AddressAttribute::Label(l) => label = Some(l.clone()),
-            _ => {}
-        }
-    }
-    let ip = local.or(address)?;
-    let addr = IpNet::new(ip, msg.header.prefix_len).ok()?;
-    let index = msg.header.index;
-    let link = names.get(&index).cloned().or(label).unwrap_or_default();
-    Some(Addr { link, index, addr })
-}
-
-fn read_sysctl(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("open", path, &e))?;
-    let mut value = String::new();
-    file.read_to_string(&mut value)
-        .map_err(|e| Error::io("read", path, &e))?;
-    if value.ends_with('\n') {
-        value.pop();
-    }
-    Ok(value)
-}
-
-fn write_sysctl(path: &Path, value: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io("open", path, &e))?;
-    // One write: a /proc/sys integer file ignores writes past offset 0
-    // (`kernel.sysctl_writes_strict`).
-    file.write_all(value.as_bytes())
-        .map_err(|e| Error::io("write", path, &e))
 }
 
 #[cfg(test)]
@@ -921,38 +508,5 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn sysctl_keys_map_to_proc_sys_net() {
-        assert_eq!(
-            sysctl_path("net.ipv4.ip_forward").unwrap(),
-            Path::new("/proc/sys/net/ipv4/ip_forward")
-        );
-        for bad in [
-            "kernel.hostname",
-            "net",
-            "net.",
-            "net..ipv4",
-            "net.ipv4.",
-            "net/../x",
-            "net.ipv4/../../kernel",
-            ".net.ipv4",
-        ] {
-            assert!(sysctl_path(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn routes_print_as_ip_route_does() {
-        let r = Route::to("198.51.100.0/24".parse().unwrap())
-            .via("192.0.2.1".parse().unwrap())
-            .dev("eth0");
-        assert_eq!(r.to_string(), "198.51.100.0/24 via 192.0.2.1 dev eth0");
-        assert_eq!(
-            Route::default_via("2001:db8::1".parse().unwrap()).to_string(),
-            "default via 2001:db8::1"
-        );
-        assert_eq!(Route::default_v4().dest.to_string(), "0.0.0.0/0");
     }
 }

@@ -5,9 +5,12 @@ use std::hash::{Hash, Hasher};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::rundir::RunDir;
-use crate::{netlink, sys};
+use crate::error::Result;
+use crate::kernel::{self, netlink};
+use crate::namespace::registry;
+use crate::namespace::rundir::RunDir;
+use crate::namespace::thread::on_new_thread;
+use crate::privilege::explain;
 
 /// A network namespace, held open by a file descriptor of its nsfs file.
 ///
@@ -16,9 +19,10 @@ use crate::{netlink, sys};
 /// the namespace and everything in it (links, sockets' addresses, routes)
 /// outlives the threads that ran in it until the handle drops.
 ///
-/// The handle never moves the calling thread. [`Netns::run`] runs code on a
-/// fresh thread that enters the namespace and is then discarded, so no thread
-/// is ever left in the wrong namespace, even after a panic.
+/// The handle never moves the calling thread, except through [`Netns::enter`]
+/// and [`Netns::enter_for_exec`], which exist to do that. [`Netns::run`] runs
+/// code on a fresh thread that enters the namespace and is then discarded, so
+/// no thread is ever left in the wrong namespace, even after a panic.
 ///
 /// Two handles are equal when they refer to the same namespace (same nsfs
 /// device and inode), however they were opened.
@@ -58,11 +62,11 @@ impl Netns {
     /// if `lo` cannot be brought up; [`Error::Spawn`] if no thread can be made.
     #[doc(alias = "unshare")]
     pub fn new() -> Result<Netns> {
-        let fd = on_new_thread(|| {
-            sys::unshare_netns()?;
+        let fd = explain(on_new_thread(|| {
+            kernel::unshare_netns()?;
             netlink::loopback_up()?;
-            sys::open_ns_file(&sys::thread_netns_path())
-        })?;
+            kernel::open_ns_file(&kernel::thread_netns_path())
+        }))?;
         Netns::from_fd(fd, None, None)
     }
 
@@ -99,15 +103,15 @@ impl Netns {
 
     /// [`Netns::create`] in the run directory `dir`.
     pub fn create_in(dir: &RunDir, name: &str) -> Result<Netns> {
-        Netns::create_with(dir, name, |path| {
+        explain(Netns::create_with(dir, name, |path| {
             on_new_thread(|| {
-                sys::unshare_netns()?;
+                kernel::unshare_netns()?;
                 netlink::loopback_up()?;
-                let fd = sys::open_ns_file(&sys::thread_netns_path())?;
-                sys::bind_mount(&sys::thread_netns_path(), path)?;
+                let fd = kernel::open_ns_file(&kernel::thread_netns_path())?;
+                kernel::bind_mount(&kernel::thread_netns_path(), path)?;
                 Ok(fd)
             })
-        })
+        }))
     }
 
     /// Steps 1-3 and 5 of [`Netns::create`] around `make`, which makes the
@@ -119,20 +123,20 @@ impl Netns {
     ) -> Result<Netns> {
         let path = dir.entry(name)?;
         dir.prepare()?;
-        sys::create_placeholder(&path)?;
+        kernel::create_placeholder(&path)?;
         let fd = match make(&path) {
             Ok(fd) => fd,
             Err(e) => {
                 // A leftover placeholder makes `ip netns list` and `ip link`
                 // print errors host-wide (ip/ipnetns.c, `out_delete`).
-                let _ = sys::unmount_all(&path);
-                let _ = sys::unlink(&path);
+                let _ = kernel::unmount_all(&path);
+                let _ = kernel::unlink(&path);
                 return Err(e);
             }
         };
         let mut ns = Netns::from_fd(fd, Some(name.to_owned()), Some(path.clone()))?;
         ns.remove_on_drop = true;
-        live_named(|live| live.push((path, ns.id)));
+        registry::add(path, ns.id);
         Ok(ns)
     }
 
@@ -162,8 +166,8 @@ impl Netns {
             }
             _ => (None, arg.to_path_buf()),
         };
-        let fd = sys::open_ns_file(&path)?;
-        sys::check_netns_fd(fd.as_fd(), &path)?;
+        let fd = kernel::open_ns_file(&path)?;
+        kernel::check_netns_fd(fd.as_fd(), &path)?;
         Netns::from_fd(fd, name, Some(path))
     }
 
@@ -172,13 +176,13 @@ impl Netns {
     /// # Errors
     /// [`Error::Sys`] if `/proc` is not mounted.
     pub fn current() -> Result<Netns> {
-        let path = sys::thread_netns_path();
-        let fd = sys::open_ns_file(&path)?;
+        let path = kernel::thread_netns_path();
+        let fd = kernel::open_ns_file(&path)?;
         Netns::from_fd(fd, None, None)
     }
 
     fn from_fd(fd: OwnedFd, name: Option<String>, path: Option<PathBuf>) -> Result<Netns> {
-        let id = sys::ns_id(fd.as_fd())?;
+        let id = kernel::ns_id(fd.as_fd())?;
         Ok(Netns {
             fd,
             id,
@@ -210,10 +214,10 @@ impl Netns {
     {
         let fd = self.fd.as_fd();
         let path = self.path.as_deref();
-        on_new_thread(move || {
-            sys::setns_net(fd, path)?;
+        explain(on_new_thread(move || {
+            kernel::setns_net(fd, path)?;
             Ok(f())
-        })
+        }))
     }
 
     /// Moves the calling thread into this namespace with
@@ -228,7 +232,7 @@ impl Netns {
     /// [`Error::Sys`] naming `setns(CLONE_NEWNET)`.
     #[doc(alias = "setns")]
     pub fn enter(&self) -> Result<()> {
-        sys::setns_net(self.fd.as_fd(), self.path.as_deref())
+        explain(kernel::setns_net(self.fd.as_fd(), self.path.as_deref()))
     }
 
     /// Removes this named namespace now, as `ip netns del NAME` does:
@@ -264,7 +268,7 @@ impl Netns {
     fn disown(&mut self) {
         if std::mem::take(&mut self.remove_on_drop) {
             if let Some(path) = &self.path {
-                live_named(|live| live.retain(|(p, id)| !(p == path && *id == self.id)));
+                registry::forget(path, self.id);
             }
         }
     }
@@ -290,16 +294,16 @@ impl Netns {
 
 /// `ip netns del`: unmount every mount on `path`, then unlink it, if it is
 /// still the namespace `id`.
-fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
-    match sys::stat_id(path)? {
+pub(crate) fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
+    match kernel::stat_id(path)? {
         None => return Ok(()),
         // Deleted and re-created by someone else (perhaps mid-way through
         // their `ip netns add`): not ours to remove.
         Some(now) if now != id => return Ok(()),
         Some(_) => {}
     }
-    sys::unmount_all(path)?;
-    match sys::unlink(path) {
+    kernel::unmount_all(path)?;
+    match kernel::unlink(path) {
         Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),
         other => other,
     }
@@ -353,92 +357,12 @@ impl fmt::Debug for Netns {
     }
 }
 
-/// Named namespaces this process created and has not removed or kept:
-/// what a handle in a never-dropped `static` (a suite fixture) would leave in
-/// the run directory at exit.
-static LIVE_NAMED: parking_lot::Mutex<Vec<(PathBuf, (u64, u64))>> =
-    parking_lot::Mutex::new(Vec::new());
-
-/// The process that registered the `atexit` handler: the one whose named
-/// namespaces [`LIVE_NAMED`] lists.
-static AT_EXIT_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-fn live_named<R>(f: impl FnOnce(&mut Vec<(PathBuf, (u64, u64))>) -> R) -> R {
-    static AT_EXIT: std::sync::Once = std::sync::Once::new();
-    AT_EXIT.call_once(|| {
-        AT_EXIT_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
-        // SAFETY: registers a plain `extern "C" fn()` that touches only
-        // process-global state, as atexit(3) requires.
-        unsafe { libc::atexit(remove_live_named_at_exit) };
-    });
-    f(&mut LIVE_NAMED.lock())
-}
-
-extern "C" fn remove_live_named_at_exit() {
-    // atexit handlers survive fork(2): a child that calls exit(3) (a forked
-    // server in a test) must not remove its parent's namespaces.
-    if AT_EXIT_PID.load(std::sync::atomic::Ordering::Relaxed) != std::process::id() {
-        return;
-    }
-    remove_live_named();
-}
-
-/// Removes every named namespace this process still owns (see
-/// [`LIVE_NAMED`]); runs at `exit` and after the harness's last test.
-pub(crate) fn remove_live_named() {
-    // At exit another thread may still be running; never wait on it forever.
-    let Some(mut guard) = LIVE_NAMED.try_lock_for(std::time::Duration::from_secs(1)) else {
-        return;
-    };
-    let live = std::mem::take(&mut *guard);
-    drop(guard);
-    for (path, id) in live {
-        if let Err(e) = remove_entry(&path, id) {
-            // Not eprintln!: it panics on a closed stderr, and a panic in
-            // the extern "C" atexit handler would abort the process.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "netns-test: removing network namespace {}: {e}",
-                path.display()
-            );
-        }
-    }
-}
-
-/// Runs `f` on a new (scoped) thread named like the calling one, and returns
-/// its result; a panic in `f` resumes here with its payload.
-pub(crate) fn on_new_thread<T, F>(f: F) -> Result<T>
-where
-    F: FnOnce() -> Result<T> + Send,
-    T: Send,
-{
-    std::thread::scope(|scope| {
-        let handle = thread_builder()
-            .spawn_scoped(scope, f)
-            .map_err(Error::Spawn)?;
-        match handle.join() {
-            Ok(result) => result,
-            Err(payload) => std::panic::resume_unwind(payload),
-        }
-    })
-}
-
-/// A builder for a namespace thread: named after the calling thread, which
-/// under libtest is the test's name.
-pub(crate) fn thread_builder() -> std::thread::Builder {
-    let builder = std::thread::Builder::new();
-    match std::thread::current().name() {
-        Some(name) => builder.name(name.to_owned()),
-        None => builder,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
-    /// DESIGN.md 3.5: a failure after the placeholder exists (here, injected
+    /// ARCHITECTURE.md 4.5: a failure after the placeholder exists (here, injected
     /// after the bind mount) leaves neither the mount nor the file.
     #[test]
     fn a_failure_after_the_placeholder_removes_mount_and_placeholder() {
@@ -448,8 +372,8 @@ mod tests {
         ));
         let err = Netns::create_with(&dir, "doomed", |path| {
             on_new_thread(|| {
-                sys::unshare_netns()?;
-                sys::bind_mount(&sys::thread_netns_path(), path)?;
+                kernel::unshare_netns()?;
+                kernel::bind_mount(&kernel::thread_netns_path(), path)?;
                 Err::<OwnedFd, _>(Error::sys(
                     "injected failure",
                     path.to_path_buf(),
@@ -465,7 +389,7 @@ mod tests {
         assert!(!info.contains(entry.to_str().unwrap()), "mount left behind");
         // The directory is left as `ip netns add` leaves /run/netns: a shared
         // self bind mount. Remove it for this test.
-        rustix::mount::unmount(dir.path(), rustix::mount::UnmountFlags::DETACH).unwrap();
+        kernel::unmount_detach(dir.path()).unwrap();
         std::fs::remove_dir(dir.path()).unwrap();
     }
 }

@@ -11,10 +11,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use rustix::fs::FlockOperation;
 
 use crate::error::{Error, Result};
-use crate::topology::Network;
+use crate::network::topology::Network;
 use crate::Netns;
 
 /// A value built once per test process, on first use, by whichever test
@@ -195,7 +194,7 @@ impl<T, E> Fixture<T, E> {
             });
         }
         let path = lock_path(self.name);
-        crate::sys::mkdir_0755(&lock_dir())?;
+        crate::kernel::mkdir_0755(&lock_dir())?;
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -203,22 +202,7 @@ impl<T, E> Fixture<T, E> {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io("open", &path, &e))?;
-        let op = if exclusive {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::LockShared
-        };
-        rustix::fs::flock(&file, op).map_err(|e| {
-            Error::sys(
-                if exclusive {
-                    "flock(LOCK_EX)"
-                } else {
-                    "flock(LOCK_SH)"
-                },
-                path,
-                e,
-            )
-        })?;
+        crate::kernel::flock(&file, exclusive, &path)?;
         Ok(FixtureGuard {
             _file: Some(file),
             _local: local,
@@ -411,7 +395,7 @@ fn register_teardown(fixture: &'static dyn Teardown) {
     static AT_EXIT: std::sync::Once = std::sync::Once::new();
     AT_EXIT.call_once(|| {
         AT_EXIT_PID.store(std::process::id(), Ordering::Relaxed);
-        crate::kernel_exit::at_exit(teardown_at_exit);
+        crate::kernel::at_exit(teardown_at_exit);
     });
     BUILT.lock().push(fixture);
 }
@@ -456,7 +440,7 @@ pub(crate) fn teardown_all() {
             Err(e) => say(&format!("netns-test: tearing down suite fixtures: {e}")),
         }
     }
-    crate::netns::remove_live_named();
+    crate::namespace::registry::remove_all();
 }
 
 /// A line on stderr that cannot panic (stderr may be closed at exit).

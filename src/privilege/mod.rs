@@ -12,7 +12,14 @@ use std::sync::OnceLock;
 use rustix::io::Errno;
 
 use crate::error::{ShowErrno, PRIVILEGE_HINT, ROOTLESS_HINT};
-use crate::rootless::{self, OptOut, Record, Start, Step};
+mod bytes;
+mod record;
+pub(crate) mod rootless;
+
+use self::bytes::{parse_uint, status_field};
+use crate::kernel;
+
+use self::record::{record, OptOut, Record, Start, Step};
 
 /// Whether this process can create network namespaces, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +64,11 @@ impl Privilege {
     /// sysctl, AppArmor's restriction, a seccomp filter, ...).
     pub fn get() -> &'static Privilege {
         static PRIVILEGE: OnceLock<Privilege> = OnceLock::new();
-        PRIVILEGE.get_or_init(detect)
+        PRIVILEGE.get_or_init(|| {
+            let privilege = detect();
+            crate::error::set_privilege_hint(Hint(&privilege).to_string());
+            privilege
+        })
     }
 
     /// `Ok` if namespaces can be created, else why not.
@@ -70,7 +81,7 @@ impl Privilege {
 }
 
 fn detect() -> Privilege {
-    let record = rootless::record();
+    let record = record();
     let probe = match record.start {
         Start::Entered | Start::Privileged | Start::NotRun => Some(probe()),
         Start::OptedOut(_) | Start::AppArmorUnconfined | Start::Failed { .. } => None,
@@ -81,7 +92,7 @@ fn detect() -> Privilege {
 /// `unshare(CLONE_NEWNET)` on a throwaway thread.
 fn probe() -> Result<(), Errno> {
     let errno = |e: crate::Error| e.errno().unwrap_or(Errno::IO);
-    match std::thread::Builder::new().spawn(move || crate::sys::unshare_netns().map_err(errno)) {
+    match std::thread::Builder::new().spawn(move || kernel::unshare_netns().map_err(errno)) {
         Ok(thread) => thread.join().unwrap_or(Err(Errno::IO)),
         Err(e) => Err(e
             .raw_os_error()
@@ -112,25 +123,19 @@ pub(crate) struct Facts {
 
 impl Facts {
     fn read(record: Record, probe: Option<Result<(), Errno>>) -> Facts {
-        let sysctl = |path: &str| {
-            std::fs::read(path)
-                .ok()
-                .and_then(|text| rootless::parse_uint(&text))
-        };
-        let seccomp = std::fs::read("/proc/self/status")
-            .ok()
-            .and_then(|text| rootless::status_field(&text, b"Seccomp"));
+        let sysctl = |path: &str| kernel::read_proc(path).and_then(|text| parse_uint(&text));
+        let seccomp =
+            kernel::read_proc("/proc/self/status").and_then(|text| status_field(&text, b"Seccomp"));
         Facts {
             record,
             probe,
-            uid: record
-                .uid
-                .unwrap_or_else(|| rustix::process::geteuid().as_raw()),
+            uid: record.uid.unwrap_or_else(crate::kernel::effective_uid),
             max_user_namespaces: sysctl("/proc/sys/user/max_user_namespaces"),
             unprivileged_userns_clone: sysctl("/proc/sys/kernel/unprivileged_userns_clone"),
             apparmor_restrict: sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
             seccomp,
-            user_ns_supported: std::path::Path::new("/proc/self/ns/user").exists(),
+            user_ns_supported: kernel::stat_id(std::path::Path::new("/proc/self/ns/user"))
+                .is_ok_and(|id| id.is_some()),
         }
     }
 }
@@ -280,17 +285,29 @@ pub(crate) fn classify(facts: &Facts) -> Privilege {
     }
 }
 
+/// Works out the privilege (once) if `result` failed for lack of it, so that
+/// the error's message ends with the detected reason and fix. For the API's
+/// entry points; formatting the error then only reads what this recorded.
+pub(crate) fn explain<T>(result: crate::Result<T>) -> crate::Result<T> {
+    if let Err(e) = &result {
+        if e.is_permission_denied() {
+            Privilege::get();
+        }
+    }
+    result
+}
+
 /// The end of a privilege error's message (`EPERM`/`EACCES`): the detected
 /// reason and its fix where there is one, else the generic hint.
-pub(crate) struct Hint;
+struct Hint<'a>(&'a Privilege);
 
-impl fmt::Display for Hint {
+impl fmt::Display for Hint<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Privilege::get() {
+        match self.0 {
             Privilege::Full => f.write_str(PRIVILEGE_HINT),
             Privilege::Rootless => {
                 f.write_str(ROOTLESS_HINT)?;
-                if let Some((step, errno)) = rootless::record().run_dir {
+                if let Some((step, errno)) = record().run_dir {
                     write!(
                         f,
                         "; the private /run/netns could not be set up ({}: {})",
@@ -490,8 +507,8 @@ mod tests {
         // namespaces (ci/rootless); either way namespaces work.
         let privilege = Privilege::get();
         assert!(privilege.check().is_ok(), "{privilege:?}");
-        let root = rustix::process::geteuid().is_root();
-        match rootless::record().start {
+        let root = crate::kernel::effective_uid() == 0;
+        match record().start {
             Start::Entered => assert_eq!(privilege, &Privilege::Rootless),
             _ => assert!(root && privilege == &Privilege::Full, "{privilege:?}"),
         }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::kernel;
+use crate::privilege::rootless::COORDINATION_DIR;
 
 /// The environment variable that moves the run directory away from
 /// `/run/netns` (read once, at the first use of [`RunDir::get`]).
@@ -17,10 +18,6 @@ use crate::sys;
 /// Namespaces made under another directory are invisible to `ip netns`, whose
 /// run directory is fixed when iproute2 is built.
 pub const RUN_DIR_ENV: &str = "NETNS_TEST_RUN_DIR";
-
-/// The name of the directory beside the run directory that holds what
-/// coordinates test processes (see `RunDir::coordination_dir`).
-pub(crate) const COORDINATION_DIR: &str = "netns-test";
 
 /// The longest name iproute2 accepts: `NAME_MAX` bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -85,8 +82,8 @@ impl RunDir {
 
     fn iproute2_default() -> &'static str {
         match (
-            sys::stat_id(Path::new("/run")),
-            sys::stat_id(Path::new("/var/run")),
+            kernel::stat_id(Path::new("/run")),
+            kernel::stat_id(Path::new("/var/run")),
         ) {
             (Ok(Some(run)), Ok(Some(var_run))) if run != var_run => "/var/run/netns",
             _ => "/run/netns",
@@ -151,14 +148,14 @@ impl RunDir {
     /// group of its own (`MS_PRIVATE` first) so it is not duplicated into the
     /// peers of `/run`.
     pub(crate) fn prepare(&self) -> Result<()> {
-        sys::mkdir_0755(&self.path)?;
-        let _lock = sys::lock_dir(&self.path)?;
-        match sys::make_shared_rec(&self.path) {
+        kernel::mkdir_0755(&self.path)?;
+        let _lock = kernel::lock_dir(&self.path)?;
+        match kernel::make_shared_rec(&self.path) {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::INVAL) => {
-                sys::bind_mount_rec(&self.path, &self.path)?;
-                sys::make_private_rec(&self.path)?;
-                sys::make_shared_rec(&self.path)
+                kernel::bind_mount_rec(&self.path, &self.path)?;
+                kernel::make_private_rec(&self.path)?;
+                kernel::make_shared_rec(&self.path)
                     .map_err(|e| Error::sys("mount --make-rshared", self.path.clone(), e))
             }
             Err(e) => Err(Error::sys("mount --make-rshared", self.path.clone(), e)),

@@ -103,12 +103,12 @@ pub fn main() -> ExitCode {
     let trials = trials();
     quiet_expected_panics();
     let conclusion = libtest_mimic::run(&args, trials);
-    crate::fixture::teardown_all();
+    crate::testing::fixture::teardown_all();
     conclusion.exit_code()
 }
 
 /// `fn main` for a `harness = false` test target: runs every
-/// `#[netns_test]` of the target through the [harness](crate::harness).
+/// `#[netns_test]` of the target through the [harness](crate::testing::harness).
 ///
 /// ```no_run
 /// use netns_test::netns_test;
@@ -195,7 +195,7 @@ impl TestOutput for () {
     }
 }
 
-impl TestOutput for Result<(), crate::runner::TestFailure> {
+impl TestOutput for Result<(), crate::testing::runner::TestFailure> {
     fn into_outcome(self) -> Result<(), String> {
         self.map_err(|failure| format!("Error: {failure:?}"))
     }

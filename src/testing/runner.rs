@@ -15,7 +15,7 @@ pub struct TestOptions {
     /// The test carries `#[should_panic]`.
     pub should_panic: bool,
     /// `fixture = PATH`: the suite fixture whose host the test runs in.
-    pub fixture: Option<&'static dyn crate::fixture::SuiteFixture>,
+    pub fixture: Option<&'static dyn crate::testing::fixture::SuiteFixture>,
     /// `host = "..."`: the fixture's host to run in.
     pub host: Option<&'static str>,
     /// `exclusive`: no other test of the fixture runs meanwhile.
@@ -133,7 +133,7 @@ where
             (None, Some(name)) => run_named(name, f),
         }
     }));
-    match outcome {
+    match outcome.map(crate::privilege::explain) {
         Ok(Ok(mut output)) => {
             R::append_to_failure(&mut output, report);
             output
@@ -161,9 +161,9 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
-    crate::netns::on_new_thread(move || {
-        crate::sys::unshare_netns()?;
-        crate::netlink::loopback_up()?;
+    crate::namespace::thread::on_new_thread(move || {
+        crate::kernel::unshare_netns()?;
+        crate::kernel::netlink::loopback_up()?;
         Ok(f().into_output())
     })
 }
@@ -184,7 +184,7 @@ where
         Ok(owned) => owned,
         Err(crate::Error::AlreadyExists { .. }) if owner::is_dead(name) => {
             // Left by a test process that was killed before it could remove
-            // it (DESIGN.md 3.11): remove it, then create it anew.
+            // it (ARCHITECTURE.md 4.11): remove it, then create it anew.
             remove_leftover(name)?;
             owner::forget(name);
             create_owned(name)?
@@ -208,8 +208,8 @@ fn remove_leftover(name: &str) -> crate::Result<()> {
     match crate::Netns::open(name) {
         Ok(ns) => ns.delete(),
         Err(crate::Error::NotNetns { path, .. }) => {
-            crate::sys::unmount_all(&path)?;
-            crate::sys::unlink(&path)
+            crate::kernel::unmount_all(&path)?;
+            crate::kernel::unlink(&path)
         }
         Err(e) => Err(e),
     }
@@ -274,7 +274,7 @@ mod owner {
     /// Blocks until no other process uses `name`; held until dropped.
     pub(super) fn lock(name: &str) -> crate::Result<NameLock> {
         let dir = dir("locks");
-        crate::sys::mkdir_0755(&dir)?;
+        crate::kernel::mkdir_0755(&dir)?;
         let path = dir.join(name);
         loop {
             let file = File::options()
@@ -283,12 +283,11 @@ mod owner {
                 .write(true)
                 .open(&path)
                 .map_err(|e| crate::Error::io("open", &path, &e))?;
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-                .map_err(|e| crate::Error::sys("flock(LOCK_EX)", path.clone(), e))?;
+            crate::kernel::flock(&file, true, &path)?;
             // The holder before us removes the file when it is done: if it
             // did after we opened it, this lock is on an orphan. Start again.
-            let locked = crate::sys::ns_id(std::os::fd::AsFd::as_fd(&file))?;
-            if crate::sys::stat_id(&path)? == Some(locked) {
+            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::kernel::stat_id(&path)? == Some(locked) {
                 return Ok(NameLock { file, path });
             }
         }
@@ -313,7 +312,7 @@ mod owner {
     pub(super) fn record(name: &str) {
         let path = path(name);
         if let Some(dir) = path.parent() {
-            let _ = crate::sys::mkdir_0755(dir);
+            let _ = crate::kernel::mkdir_0755(dir);
         }
         let _ = std::fs::write(&path, std::process::id().to_string());
     }
@@ -327,7 +326,7 @@ mod owner {
         let Ok(pid) = std::fs::read_to_string(path(name)) else {
             return false;
         };
-        crate::sys::pid_is_gone(pid.trim())
+        crate::kernel::pid_is_gone(pid.trim())
     }
 }
 
@@ -335,7 +334,7 @@ mod owner {
 /// first use, run the body on a fresh thread in the host's namespace (or in a
 /// fresh namespace of its own when no host is named).
 fn run_in_fixture<R, F>(
-    fixture: &'static dyn crate::fixture::SuiteFixture,
+    fixture: &'static dyn crate::testing::fixture::SuiteFixture,
     opts: &TestOptions,
     f: F,
 ) -> crate::Result<R::Output>
@@ -359,63 +358,4 @@ fn name_lock(name: &str) -> std::sync::Arc<parking_lot::Mutex<()>> {
     static LOCKS: LazyLock<parking_lot::Mutex<HashMap<String, Arc<parking_lot::Mutex<()>>>>> =
         LazyLock::new(Default::default);
     LOCKS.lock().entry(name.to_owned()).or_default().clone()
-}
-
-/// The runtime an `async fn` test body runs on.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub enum Flavor {
-    /// `flavor = "current_thread"` (the default): everything on the namespace
-    /// thread.
-    CurrentThread,
-    /// `flavor = "multi_thread"`: worker threads, spawned by the namespace
-    /// thread and so inside the namespace.
-    MultiThread {
-        /// `worker_threads = N`; tokio's default (one per core) if `None`.
-        worker_threads: Option<usize>,
-    },
-}
-
-/// Builds a tokio runtime on the calling (namespace) thread and runs `fut` to
-/// completion on it. Worker threads are spawned from this thread, so they
-/// inherit its namespace.
-#[cfg(feature = "tokio")]
-#[doc(hidden)]
-pub fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
-    let mut builder = match flavor {
-        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        Flavor::MultiThread { worker_threads } => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            if let Some(n) = worker_threads {
-                b.worker_threads(n);
-            }
-            b
-        }
-    };
-    builder
-        .enable_all()
-        .build()
-        .expect("netns-test: building the tokio runtime of the test")
-        .block_on(fut)
-}
-
-/// `async fn` tests need the `tokio` feature.
-#[cfg(not(feature = "tokio"))]
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "an `async fn` #[netns_test] needs the `tokio` feature of netns-test",
-    label = "async test body",
-    note = "in Cargo.toml: netns-test = {{ version = \"0.1\", features = [\"tokio\"] }}"
-)]
-pub trait TokioFeatureRequired {}
-
-/// `async fn` tests need the `tokio` feature: without it this bound fails
-/// with a message that says so.
-#[cfg(not(feature = "tokio"))]
-#[doc(hidden)]
-pub fn block_on<F>(_flavor: Flavor, _fut: F) -> F::Output
-where
-    F: std::future::Future + TokioFeatureRequired,
-{
-    unreachable!("TokioFeatureRequired has no implementations")
 }

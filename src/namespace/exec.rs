@@ -12,7 +12,8 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::{sys, Netns};
+use crate::kernel;
+use crate::Netns;
 
 /// Where iproute2 looks for a namespace's own configuration files
 /// (`NETNS_ETC_DIR`).
@@ -60,8 +61,8 @@ impl Netns {
     #[doc(alias = "netns_switch")]
     pub fn enter_for_exec(&self) -> Result<()> {
         self.enter()?;
-        sys::unshare_mountns()?;
-        sys::make_slave_rec(Path::new("/"))?;
+        kernel::unshare_mountns()?;
+        kernel::make_slave_rec(Path::new("/"))?;
         remount_sys()?;
         if let Some(name) = self.name() {
             bind_etc(name);
@@ -75,15 +76,15 @@ fn remount_sys() -> Result<()> {
     let sys_dir = Path::new("/sys");
     // No /sys at all (a minimal chroot) is not read-only: the mount below
     // then says what is wrong.
-    let read_only = sys::is_read_only(sys_dir).unwrap_or(false);
+    let read_only = kernel::is_read_only(sys_dir).unwrap_or(false);
     // Failing is fine, as in iproute2: perhaps no sysfs was mounted, or it is
     // locked (a mount namespace owned by another user namespace); the fresh
     // sysfs then goes on top of it.
-    let _ = sys::unmount_detach(sys_dir);
+    let _ = kernel::unmount_detach(sys_dir);
     if read_only {
-        sys::mount_sysfs_read_only(sys_dir)
+        kernel::mount_sysfs_read_only(sys_dir)
     } else {
-        sys::mount_sysfs(sys_dir)
+        kernel::mount_sysfs(sys_dir)
     }
 }
 
@@ -92,7 +93,7 @@ fn remount_sys() -> Result<()> {
 /// failure is a warning: the command still runs, with the host's file.
 fn bind_etc(name: &str) {
     let dir = Path::new(ETC_NETNS_DIR).join(name);
-    let entries = match sys::dir_entries(&dir) {
+    let entries = match kernel::dir_entries(&dir) {
         Ok(entries) => entries,
         Err(e) => {
             eprintln!("netns-test: warning: skipping {}: {e}", dir.display());
@@ -103,7 +104,7 @@ fn bind_etc(name: &str) {
     for entry in entries {
         let src = dir.join(&entry);
         let dst = Path::new("/etc").join(&entry);
-        if let Err(e) = sys::bind_mount(&src, &dst) {
+        if let Err(e) = kernel::bind_mount(&src, &dst) {
             eprintln!("netns-test: warning: skipping {}: {e}", src.display());
         }
     }

@@ -1,0 +1,54 @@
+//! Processes and the calling process: capabilities, ids, whether a pid is
+//! gone, `atexit(3)`.
+
+use rustix::io::Errno;
+
+/// `capget(2)`: whether `CAP_SYS_ADMIN` is in the calling thread's effective
+/// set, or `None` if the call fails.
+pub(crate) fn has_cap_sys_admin() -> Option<bool> {
+    let caps = rustix::thread::capabilities(None).ok()?;
+    Some(
+        caps.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN),
+    )
+}
+
+/// `geteuid()` and `getegid()`, as raw ids.
+pub(crate) fn effective_ids() -> (u32, u32) {
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
+}
+
+/// `kill(pid, 0)` (kill(2)): whether the process `pid`, given as the decimal
+/// text a record or a name carries, is gone (`ESRCH`). Anything that is not a
+/// valid pid, or any other answer (`EPERM`: it exists but is another user's),
+/// counts as alive, so nothing of a live process is ever taken for a leftover.
+pub(crate) fn pid_is_gone(pid: &str) -> bool {
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some(pid) = pid
+        .parse::<i32>()
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
+}
+
+/// `geteuid()`: whether the process runs as uid 0 in its user namespace.
+pub(crate) fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// `atexit(f)` (atexit(3)); rustix has no wrapper. `f` runs at `exit`, in the
+/// thread that calls it, after `main` returns; never after `_exit` or a
+/// signal.
+pub(crate) fn at_exit(f: extern "C" fn()) {
+    // SAFETY: registers a plain `extern "C" fn()`, as atexit(3) requires; what
+    // `f` may touch at exit is its own caller's concern.
+    unsafe { libc::atexit(f) };
+}

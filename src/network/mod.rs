@@ -1,0 +1,10 @@
+//! The network layer: links, addresses, routes and sysctls of a namespace
+//! over rtnetlink and `/proc/sys/net`, and [`Topology`](crate::Topology)
+//! (ARCHITECTURE.md, "Layers").
+
+pub(crate) mod addr;
+pub(crate) mod link;
+pub(crate) mod route;
+pub(crate) mod step;
+pub(crate) mod sysctl;
+pub(crate) mod topology;
