@@ -86,4 +86,6 @@ pub mod __private {
     // The registration of each test for the harness of `main!()`.
     pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
     pub use linkme;
+    // The `setns` CLI's pidfd (the kernel layer is the only caller of rustix).
+    pub use crate::kernel::PidFd;
 }

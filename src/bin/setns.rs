@@ -11,8 +11,8 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitCode, ExitStatus};
 use std::sync::mpsc;
 
+use netns_test::__private::PidFd;
 use netns_test::{validate_name, Error, Netns};
-use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -198,16 +198,14 @@ fn run_then_remove(ns: Netns, mut command: Command, program: &OsStr) -> ExitCode
             let mut child = command.spawn().map_err(Failed::Spawn)?;
             // A pidfd, not the pid: after the wait below reaps CMD, its pid
             // may be another process's; the pidfd then just fails (ESRCH).
-            let _ = child_tx.send(pidfd_open(Pid::from_child(&child), PidfdFlags::empty()).ok());
+            let _ = child_tx.send(PidFd::open(&child));
             child.wait().map_err(Failed::Wait)
         });
         if let Ok(Some(pidfd)) = child_rx.recv() {
             scope.spawn(move || {
                 for sig in signals.forever() {
                     if sig == SIGTERM || sig == SIGHUP {
-                        if let Some(sig) = Signal::from_named_raw(sig) {
-                            let _ = pidfd_send_signal(&pidfd, sig);
-                        }
+                        pidfd.signal(sig);
                     }
                 }
             });

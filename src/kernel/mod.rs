@@ -21,6 +21,7 @@ mod sysctl;
 pub(crate) use fs::*;
 pub(crate) use mount::*;
 pub(crate) use ns::*;
+pub use process::PidFd;
 pub(crate) use process::*;
 pub(crate) use sysctl::*;
 
