@@ -72,6 +72,11 @@ pub(crate) fn enter_main_threads_netns() -> crate::Result<()> {
     super::setns_net(fd.as_fd(), Some(path))
 }
 
+/// The errno an `io::Error` of a process call carries, if any.
+pub(crate) fn errno_of(e: &io::Error) -> Option<Errno> {
+    e.raw_os_error().map(Errno::from_raw_os_error)
+}
+
 fn errno_to_io(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e.raw_os_error())
 }

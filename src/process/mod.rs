@@ -91,7 +91,7 @@ impl Netns {
             program: program.clone(),
             pid: None,
             message: format!("{what}: {e}"),
-            errno: e.raw_os_error().map(rustix::io::Errno::from_raw_os_error),
+            errno: child::errno_of(&e),
         };
         let netns: Arc<OwnedFd> = Arc::new(
             self.as_fd()
@@ -330,7 +330,7 @@ impl Process {
             program: self.program.clone(),
             pid: Some(self.pid()),
             message: format!("{op}: {e}"),
-            errno: e.raw_os_error().map(rustix::io::Errno::from_raw_os_error),
+            errno: child::errno_of(&e),
         }
     }
 }
