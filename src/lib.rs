@@ -32,6 +32,19 @@
 //! inherit the namespace; threads that existed before (a global thread pool,
 //! a runtime built outside the test) stay in theirs.
 //!
+//! Files follow suit: `/proc/thread-self/net/*` shows the calling thread's
+//! namespace, but `/proc/net/*` and `/proc/self/net/*` show the main
+//! thread's (the host's), and `/sys/class/net` the namespace of whoever
+//! mounted sysfs. Use [`Netns::links`] (with [`Link::stats`]) for links and
+//! counters.
+//!
+//! # Processes
+//! [`Netns::spawn`] starts a program in a namespace from any thread and
+//! returns a [`Process`] guard: stopped (whole process group) when dropped,
+//! logged per test (the tail shows in a failing test's output), waited for
+//! until it listens ([`Process::wait_for`], from the kernel's socket table),
+//! and killed by the kernel if the test process dies first.
+//!
 //! # Privileges
 //! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
 //! as yourself and run the test binaries with the `sudo -E` runner of
