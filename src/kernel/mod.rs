@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 pub(crate) mod child;
+pub(crate) mod chown;
 mod fs;
 mod mount;
 pub(crate) mod netlink;

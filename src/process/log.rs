@@ -6,7 +6,9 @@
 //! directory is `CARGO_TARGET_DIR` if set, else the one the test binary was
 //! built in (`target/<profile>/deps/<binary>` gives `target`); where that
 //! cannot be written (a rootless run of a tree built by root), a directory
-//! `netns-test-logs-<pid>` in the temporary directory. The test is the name
+//! `netns-test-logs-<pid>` in the temporary directory. Run as root in a
+//! target directory that is another user's (the `sudo -E` runner), what is
+//! made there is given to that user. The test is the name
 //! of the spawning thread (libtest and the harness name a test's thread, and
 //! the namespace thread, after the test), or `fixture-<NAME>` during a suite
 //! fixture's setup.
@@ -15,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -101,23 +104,47 @@ pub(crate) fn current_key() -> String {
     }
 }
 
-/// The directory all logs go under.
-fn root() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+/// The directory all logs go under, and the owner to give what is made in
+/// it (see [`adopt`]).
+fn root() -> &'static (PathBuf, Option<(u32, u32)>) {
+    static ROOT: OnceLock<(PathBuf, Option<(u32, u32)>)> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let candidate = std::env::var_os("CARGO_TARGET_DIR")
+        let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .or_else(target_dir_of_binary)
-            .map(|target| target.join("netns-test").join("logs"));
-        if let Some(dir) = candidate {
+            .or_else(target_dir_of_binary);
+        if let Some(target) = target {
+            let dir = target.join("netns-test").join("logs");
             if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
-                return dir;
+                // Run as root (the `sudo -E` runner) in a user's target
+                // directory: what we make there is the user's.
+                let owner = match (std::fs::metadata(&target), std::fs::metadata(&dir)) {
+                    (Ok(t), Ok(d)) if (t.uid(), t.gid()) != (d.uid(), d.gid()) => {
+                        Some((t.uid(), t.gid()))
+                    }
+                    _ => None,
+                };
+                let root = (dir, owner);
+                adopt_in(&root, &target.join("netns-test"));
+                adopt_in(&root, &root.0);
+                return root;
             }
         }
         let dir = std::env::temp_dir().join(format!("netns-test-logs-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
-        dir
+        (dir, None)
     })
+}
+
+fn adopt_in(root: &(PathBuf, Option<(u32, u32)>), path: &Path) {
+    if let Some((uid, gid)) = root.1 {
+        let _ = crate::kernel::chown::chown(path, uid, gid);
+    }
+}
+
+/// Gives `path` (made under the log directory) to the owner of the target
+/// directory, if that is not us.
+fn adopt(path: &Path) {
+    adopt_in(root(), path);
 }
 
 fn writable(dir: &Path) -> bool {
@@ -158,8 +185,9 @@ fn file_name(s: &str) -> String {
 pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let key = current_key();
-    let dir = root().join(file_name(&key));
+    let dir = root().0.join(file_name(&key));
     std::fs::create_dir_all(&dir)?;
+    adopt(&dir);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{}-spawning-{n}.log", file_name(program)));
     let file = File::options()
@@ -167,6 +195,7 @@ pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
         .truncate(true)
         .write(true)
         .open(&path)?;
+    adopt(&path);
     Ok((file, Log { path, key }))
 }
 
