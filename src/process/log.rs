@@ -117,10 +117,11 @@ fn root() -> &'static (PathBuf, Option<(u32, u32)>) {
             if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
                 // Run as root (the `sudo -E` runner) in a user's target
                 // directory: what we make there is the user's.
-                let owner = match (std::fs::metadata(&target), std::fs::metadata(&dir)) {
-                    (Ok(t), Ok(d)) if (t.uid(), t.gid()) != (d.uid(), d.gid()) => {
-                        Some((t.uid(), t.gid()))
-                    }
+                // (Every process of the run decides for itself: compare
+                // with our own uid, not with what an earlier one made.)
+                let (uid, _) = crate::kernel::effective_ids();
+                let owner = match std::fs::metadata(&target) {
+                    Ok(t) if t.uid() != uid => Some((t.uid(), t.gid())),
                     _ => None,
                 };
                 let root = (dir, owner);
