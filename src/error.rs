@@ -83,6 +83,17 @@ pub enum Error {
         /// Why it failed.
         source: Box<Error>,
     },
+    /// A file in the run directory or in `/run/netns-test` is not what
+    /// netns-test makes there (an owner record it did not write; a
+    /// directory or symlink where a namespace of a gone owner should be),
+    /// so it was neither used nor removed. The message says what to remove
+    /// by hand.
+    Leftover {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it and what to do, in words.
+        problem: String,
+    },
     /// A suite [`Fixture`](crate::Fixture) could not be built; every test
     /// that uses it gets this error.
     Fixture {
@@ -133,6 +144,7 @@ impl Error {
             Error::InvalidName { .. }
             | Error::NotNetns { .. }
             | Error::InvalidArgument { .. }
+            | Error::Leftover { .. }
             | Error::Fixture { .. } => None,
         }
     }
@@ -260,8 +272,14 @@ impl fmt::Display for Error {
                     f.write_str(
                         "; an empty file in the run directory is a placeholder: one being \
                          created right now, or one left by a failed `ip netns add` (remove \
-                         that with `ip netns del`)",
+                         that with ",
                     )?;
+                    match path.file_name() {
+                        Some(name) if path.parent() == Some(std::path::Path::new("/run/netns")) => {
+                            write!(f, "`ip netns del {}`)", name.to_string_lossy())?
+                        }
+                        _ => write!(f, "`rm {}`)", path.display())?,
+                    }
                 }
             }
             Error::Netlink { op, errno, detail } => {
@@ -295,6 +313,7 @@ impl fmt::Display for Error {
                     None => write!(f, "{program}: {message}"),
                 }
             }
+            Error::Leftover { path, problem } => return write!(f, "{}: {problem}", path.display()),
         }
         if self.is_permission_denied() {
             let hint = DETECTED_HINT

@@ -19,7 +19,8 @@
 //! - [`Netns`]: create, open, enter and remove namespaces; named ones are made
 //!   exactly as iproute2's `ip netns add` makes them, so `ip netns` sees ours
 //!   and we can use theirs.
-//! - [`RunDir`]: the iproute2 run directory, `/run/netns`.
+//! - [`RunDir`]: the iproute2 run directory, `/run/netns`;
+//!   [`RunDir::sweep`] removes what killed test runs left there.
 //! - [`main!`]: a `harness = false` test target's `main`, running its
 //!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
 //!   test which cannot run here as ignored, with the reason.
@@ -67,6 +68,7 @@ mod process;
 mod testing;
 
 pub use error::{Error, Result};
+pub use namespace::leftover::{Leftover, LeftoverKind, Outcome};
 pub use namespace::netns::Netns;
 pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 pub use network::addr::Addr;

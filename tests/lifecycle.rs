@@ -32,13 +32,16 @@ fn resources(dir: &RunDir) -> Resources {
     }
 }
 
-/// A fresh run directory under /tmp, unmounted and removed on drop.
+/// A fresh run directory, `/tmp/netns-test-TAG-PID/netns`, unmounted and
+/// removed on drop with its coordination directory beside it (owner
+/// records, name locks): never a `/tmp/netns-test` shared with other runs
+/// and users.
 struct TempRunDir(RunDir);
 
 impl TempRunDir {
     fn new(tag: &str) -> TempRunDir {
         let path = PathBuf::from(format!("/tmp/netns-test-{tag}-{}", std::process::id()));
-        TempRunDir(RunDir::new(path))
+        TempRunDir(RunDir::new(path.join("netns")))
     }
 }
 
@@ -50,7 +53,7 @@ impl Drop for TempRunDir {
             let _ = std::fs::remove_file(path.join(name));
         }
         while rustix::mount::unmount(path, rustix::mount::UnmountFlags::DETACH).is_ok() {}
-        let _ = std::fs::remove_dir(path);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }
 

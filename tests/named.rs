@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    inode_of, ip, ip_netns_list, nsfs_mounts, thread_netns_inode, unique, IpNetnsDelOnDrop,
+    inode_of, ip, ip_netns_list, nsfs_mounts, owner_record, start_time, thread_netns_inode, unique,
+    write_owner_record, IpNetnsDelOnDrop,
 };
 use netns_test::__private::{run_test, TestOptions};
 use netns_test::{netns_test, Error, Netns, RunDir};
@@ -311,27 +312,18 @@ fn setns_from_a_child_process_sees_ours() {
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), name);
 }
 
-fn owner_record(name: &str) -> std::path::PathBuf {
-    RunDir::get()
-        .path()
-        .parent()
-        .unwrap()
-        .join("netns-test/owners")
-        .join(name)
-}
-
 /// ARCHITECTURE.md 4.11: a named test's namespace left by a killed run (its owner
 /// record names a process that is gone) is replaced, then removed; one whose
 /// owner lives is joined and left.
 #[test]
 fn a_leftover_of_a_killed_run_is_replaced_not_joined() {
-    for (owner_pid, stale) in [("2147483647", true), ("1", false)] {
+    for (owner_pid, stale) in [(2147483647, true), (1, false)] {
         let name: &'static str = Box::leak(unique(&format!("leftover-{stale}")).into_boxed_str());
         let _guard = IpNetnsDelOnDrop(name.to_owned());
         assert!(ip(&["netns", "add", name]).status.success());
         let left = inode_of(run_path(name));
-        std::fs::create_dir_all(owner_record(name).parent().unwrap()).unwrap();
-        std::fs::write(owner_record(name), owner_pid).unwrap();
+        // Process 1 lives, with this start time; no process has the other pid.
+        write_owner_record(name, owner_pid, start_time(1));
         let opts = TestOptions {
             name: Some(name),
             ..Default::default()
@@ -355,7 +347,11 @@ fn a_leftover_of_a_killed_run_is_replaced_not_joined() {
 #[netns_test(name = "nt-macro-owner")]
 fn a_named_test_records_its_ownership_while_it_runs() {
     let record = std::fs::read_to_string(owner_record("nt-macro-owner")).unwrap();
-    assert_eq!(record, std::process::id().to_string());
+    let me = std::process::id();
+    assert_eq!(
+        record,
+        format!("netns-test-owner 1 pid={me} start={}\n", start_time(me))
+    );
 }
 
 #[netns_test(name = "nt-across-processes")]
@@ -426,8 +422,7 @@ fn a_killed_runs_bare_placeholder_is_replaced() {
     let _guard = IpNetnsDelOnDrop(name.to_owned());
     std::fs::create_dir_all(RunDir::get().path()).unwrap();
     std::fs::File::create(run_path(name)).unwrap();
-    std::fs::create_dir_all(owner_record(name).parent().unwrap()).unwrap();
-    std::fs::write(owner_record(name), "2147483647").unwrap();
+    write_owner_record(name, 2147483647, 1);
     let opts = TestOptions {
         name: Some(name),
         ..Default::default()

@@ -323,6 +323,9 @@ fn stale_entries_of_dead_processes_are_swept() {
     let _g2 = IpNetnsDelOnDrop(alive.clone());
     assert!(common::ip(&["netns", "add", &dead]).status.success());
     assert!(common::ip(&["netns", "add", &alive]).status.success());
+    // The records decide: the dead one names a process that is gone; the
+    // live one has none (as after `ip netns add`), so it is never removed.
+    common::write_owner_record(&dead, 2147483647, 1);
     // A live topology whose prefix extends ours with a number: its entries
     // look like `PREFIX-2024-<pid>-client` and must not pass for process
     // 2024's leftovers.

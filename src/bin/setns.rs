@@ -1,5 +1,6 @@
 //! `setns [--rm] NAME [CMD [ARG...]]`: `ip netns add NAME` (unless it exists)
 //! and `ip netns exec NAME CMD` in one command, over the netns-test library.
+//! `setns --sweep [--dry-run]`: `RunDir::sweep`, what killed test runs left.
 //!
 //! All namespace work is the library's ([`Netns::create`], [`Netns::open`],
 //! [`Netns::enter_for_exec`], [`Netns::delete`]); this file parses the
@@ -21,12 +22,13 @@ use signal_hook::iterator::Signals;
 // test binary and make namespaces that nobody else can see.
 netns_test::no_rootless!();
 
-const USAGE: &str = "usage: setns [--rm] NAME [CMD [ARG...]]";
+const USAGE: &str = "usage: setns [--rm] NAME [CMD [ARG...]] | setns --sweep [--dry-run]";
 
 const HELP: &str = "\
 setns: run a command in a named network namespace, creating it if needed.
 
 Usage: setns [--rm] NAME [CMD [ARG...]]
+       setns --sweep [--dry-run]
 
 Creates the network namespace NAME (with lo up) if it does not exist, as
 `ip netns add NAME` does, or joins it if it does; then runs CMD in it as
@@ -57,6 +59,16 @@ Options:
                  waits for CMD instead of becoming it: Ctrl-C and Ctrl-\\ are
                  left to CMD, SIGTERM and SIGHUP sent to setns are passed on
                  to CMD, and NAME is removed once CMD has exited.
+  --sweep        remove what netns-test processes that are gone (killed test
+                 runs) left behind, and print one line per thing removed:
+                 namespaces and placeholders in /run/netns whose owner record
+                 in /run/netns-test/owners names a gone process, those
+                 records, and lock files in /run/netns-test that no process
+                 holds. Nothing else is touched: namespaces without a record
+                 (from `ip netns add`) and those of live processes stay.
+                 What it finds but leaves (an empty placeholder with no
+                 record, a record it did not write) is listed with the reason.
+  --dry-run      with --sweep: list what would be removed, remove nothing
   -h, --help     show this help
   -V, --version  show the version
   --             end of options, for a NAME that starts with '-'
@@ -74,6 +86,9 @@ then); 1 for any other error.
 enum Request {
     Help,
     Version,
+    Sweep {
+        dry_run: bool,
+    },
     Run {
         rm: bool,
         name: String,
@@ -90,6 +105,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Request, String> {
         let arg = args.next().ok_or("missing NAME")?;
         match arg.to_str() {
             Some("--rm") => rm = true,
+            Some("--sweep") if !rm => return parse_sweep(args),
             Some("-h" | "--help") => return Ok(Request::Help),
             Some("-V" | "--version") => return Ok(Request::Version),
             Some("--") => break args.next().ok_or("missing NAME")?,
@@ -112,6 +128,48 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Request, String> {
     })
 }
 
+/// `--sweep [--dry-run]`: nothing may follow.
+fn parse_sweep(args: impl Iterator<Item = OsString>) -> Result<Request, String> {
+    let mut dry_run = false;
+    for arg in args {
+        match arg.to_str() {
+            Some("--dry-run") if !dry_run => dry_run = true,
+            _ => {
+                return Err(format!(
+                    "unexpected '{}' after --sweep",
+                    arg.to_string_lossy()
+                ))
+            }
+        }
+    }
+    Ok(Request::Sweep { dry_run })
+}
+
+/// `--sweep`: the library's `RunDir::sweep`, one line per leftover.
+fn sweep(dry_run: bool) -> ExitCode {
+    let dir = netns_test::RunDir::get();
+    match dir.sweep(dry_run) {
+        Ok(found) => {
+            for leftover in &found {
+                println!("{leftover}");
+            }
+            let acted = found
+                .iter()
+                .filter(|l| !matches!(l.outcome, netns_test::Outcome::Left(_)))
+                .count();
+            if acted == 0 {
+                println!(
+                    "setns: nothing to sweep in {} and {}",
+                    dir.path().display(),
+                    dir.path().with_file_name("netns-test").display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 fn main() -> ExitCode {
     match parse(std::env::args_os().skip(1)) {
         Ok(Request::Help) => {
@@ -122,6 +180,7 @@ fn main() -> ExitCode {
             println!("setns {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Ok(Request::Sweep { dry_run }) => sweep(dry_run),
         Ok(Request::Run { rm, name, cmd }) => run(rm, &name, &cmd),
         Err(msg) => {
             eprintln!("setns: {msg}");
@@ -302,6 +361,29 @@ mod tests {
     fn double_dash_allows_a_dash_name() {
         let request = parse_strs(&["--", "-ns"]).unwrap();
         assert!(matches!(request, Request::Run { ref name, rm: false, .. } if name == "-ns"));
+    }
+
+    #[test]
+    fn sweep_takes_only_dry_run() {
+        assert_eq!(
+            parse_strs(&["--sweep"]).unwrap(),
+            Request::Sweep { dry_run: false }
+        );
+        assert_eq!(
+            parse_strs(&["--sweep", "--dry-run"]).unwrap(),
+            Request::Sweep { dry_run: true }
+        );
+        for bad in [
+            &["--sweep", "ns0"][..],
+            &["--sweep", "--dry-run", "--dry-run"],
+        ] {
+            assert!(parse_strs(bad).unwrap_err().contains("after --sweep"));
+        }
+        // After NAME, `--sweep` is the command's.
+        assert!(matches!(
+            parse_strs(&["ns0", "--sweep"]).unwrap(),
+            Request::Run { .. }
+        ));
     }
 
     #[test]

@@ -103,3 +103,35 @@ pub(crate) fn flock(file: &impl AsFd, exclusive: bool, path: &Path) -> Result<()
 pub(crate) fn read_proc(path: &str) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
+
+/// `lstat(path)` (no symlink followed): the file's type, or `None` when
+/// nothing is there. A mount point reports the mounted file's type.
+pub(crate) fn lstat_type(path: &Path) -> Result<Option<rustix::fs::FileType>> {
+    match rustix::fs::lstat(path) {
+        Ok(st) => Ok(Some(rustix::fs::FileType::from_raw_mode(st.st_mode))),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(Error::sys("lstat", path.to_path_buf(), e)),
+    }
+}
+
+/// `flock(fd, LOCK_EX)`, or with `wait: false` `flock(fd, LOCK_EX|LOCK_NB)`:
+/// `Ok(false)` if another open file description holds a lock on the file.
+pub(crate) fn flock_exclusive(
+    fd: std::os::fd::BorrowedFd<'_>,
+    path: &Path,
+    wait: bool,
+) -> Result<bool> {
+    let (op, name) = if wait {
+        (FlockOperation::LockExclusive, "flock(LOCK_EX)")
+    } else {
+        (
+            FlockOperation::NonBlockingLockExclusive,
+            "flock(LOCK_EX|LOCK_NB)",
+        )
+    };
+    match rustix::fs::flock(fd, op) {
+        Ok(()) => Ok(true),
+        Err(Errno::WOULDBLOCK) if !wait => Ok(false),
+        Err(e) => Err(Error::sys(name, path.to_path_buf(), e)),
+    }
+}

@@ -86,3 +86,23 @@ pub(crate) fn mount_sysfs_read_only(path: &Path) -> Result<()> {
     rustix::mount::mount("sysfs", path, "sysfs", MountFlags::RDONLY, None)
         .map_err(|e| Error::sys("mount -t sysfs -o ro", path.to_path_buf(), e))
 }
+
+/// `umount2(path, MNT_DETACH|UMOUNT_NOFOLLOW)` until the kernel answers
+/// `EINVAL`, as [`unmount_all`], but a symlink at `path` is never followed
+/// out of the directory. Returns how many mounts were removed.
+pub(crate) fn unmount_all_nofollow(path: &Path) -> Result<usize> {
+    let mut removed = 0;
+    loop {
+        match rustix::mount::unmount(path, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW) {
+            Ok(()) => removed += 1,
+            Err(Errno::INVAL) => return Ok(removed),
+            Err(e) => {
+                return Err(Error::sys(
+                    "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)",
+                    path.to_path_buf(),
+                    e,
+                ))
+            }
+        }
+    }
+}

@@ -114,3 +114,10 @@ pub(crate) fn ns_id(fd: BorrowedFd<'_>) -> Result<(u64, u64)> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", None, e))?;
     Ok((st.st_dev, st.st_ino))
 }
+
+/// `statfs(path)`: whether an nsfs file is mounted at `path` (a namespace
+/// bind mount, not a bare placeholder).
+pub(crate) fn is_nsfs_mount(path: &Path) -> Result<bool> {
+    let fs = rustix::fs::statfs(path).map_err(|e| Error::sys("statfs", path.to_path_buf(), e))?;
+    Ok(fs.f_type as u64 == NSFS_MAGIC)
+}

@@ -79,3 +79,11 @@ impl PidFd {
             .is_some_and(|sig| rustix::process::pidfd_send_signal(&self.0, sig).is_ok())
     }
 }
+
+/// `kill(getpid(), SIGKILL)`: dies at once, as under `kill -9`: no unwinding,
+/// no `atexit` handler, no core file. For the crash points of tests only.
+#[cfg(feature = "__crash-points")]
+pub(crate) fn kill_self() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    std::process::abort()
+}

@@ -1,9 +1,14 @@
 //! The namespace layer: the [`Netns`](crate::Netns) handle, the iproute2 run
-//! directory and what `ip netns exec` does to a thread (ARCHITECTURE.md,
-//! "Layers").
+//! directory, owner records and the sweep of what killed runs left, and what
+//! `ip netns exec` does to a thread (ARCHITECTURE.md, "Layers").
 
+pub(crate) mod crash_points;
 pub(crate) mod exec;
+pub(crate) mod leftover;
+pub(crate) mod name_lock;
 pub(crate) mod netns;
+pub(crate) mod owner;
 pub(crate) mod registry;
 pub(crate) mod rundir;
+pub(crate) mod sweep;
 pub(crate) mod thread;

@@ -5,8 +5,12 @@ use std::hash::{Hash, Hasher};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::kernel::{self, netlink};
+use crate::namespace::crash_points::crash_point;
+use crate::namespace::owner;
 use crate::namespace::registry;
 use crate::namespace::rundir::RunDir;
 use crate::namespace::thread::on_new_thread;
@@ -82,6 +86,19 @@ impl Netns {
     ///    thread's `/proc/self`) onto the placeholder;
     /// 5. on any failure after step 3, remove the placeholder again.
     ///
+    /// Around these steps, for crash safety (README, "Decisions"): before
+    /// step 3 the process takes the name's lock (`flock` on
+    /// `/run/netns-test/locks/NAME`) and writes its owner record
+    /// (`/run/netns-test/owners/NAME`: its pid and start time, written to a
+    /// temporary file and renamed). If NAME is a leftover whose record names
+    /// a process that is gone (a killed run), it is removed first, whatever
+    /// state it is in, and created anew. Removing the namespace (drop,
+    /// [`Netns::delete`], exit) removes the record after the entry;
+    /// [`Netns::keep`] removes it at once, leaving a namespace that, like
+    /// one from `ip netns add`, no sweep ever touches. So a process killed
+    /// at any instant leaves nothing that the next `Netns::create` of the
+    /// same name, or [`RunDir::sweep`], does not remove.
+    ///
     /// `ip netns list`, `ip netns exec NAME` and `ip netns del NAME` work on it.
     /// The handle removes it when dropped (as [`Netns::delete`] does) unless
     /// [`Netns::keep`] was called; if it is never dropped (a `static`), it is
@@ -92,8 +109,12 @@ impl Netns {
     ///
     /// # Errors
     /// - [`Error::InvalidName`]: nothing was touched.
-    /// - [`Error::AlreadyExists`]: the name is taken; the existing namespace
-    ///   was not touched. Use [`Netns::open`] to join it.
+    /// - [`Error::AlreadyExists`]: the name is taken (by `ip netns add`, or
+    ///   by a live process); the existing namespace was not touched. Use
+    ///   [`Netns::open`] to join it.
+    /// - [`Error::Leftover`]: the name's owner record is not one netns-test
+    ///   writes, or a gone owner's entry is a directory or a symlink:
+    ///   nothing touched; the message says what to remove by hand.
     /// - [`Error::Sys`] naming the step, the path and the errno (`EPERM`
     ///   without `CAP_SYS_ADMIN`); nothing is left behind.
     #[doc(alias = "ip netns add")]
@@ -123,7 +144,16 @@ impl Netns {
     ) -> Result<Netns> {
         let path = dir.entry(name)?;
         dir.prepare()?;
-        kernel::create_placeholder(&path)?;
+        // Intent before action (namespace/owner.rs): the record exists,
+        // complete, before the placeholder does.
+        let _lock = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
+        crash_point("locked");
+        owner::claim(dir, name, &path)?;
+        if let Err(e) = kernel::create_placeholder(&path) {
+            owner::forget_mine(dir, name);
+            return Err(e);
+        }
+        crash_point("placeholder");
         let fd = match make(&path) {
             Ok(fd) => fd,
             Err(e) => {
@@ -131,12 +161,15 @@ impl Netns {
                 // print errors host-wide (ip/ipnetns.c, `out_delete`).
                 let _ = kernel::unmount_all(&path);
                 let _ = kernel::unlink(&path);
+                owner::forget_mine(dir, name);
                 return Err(e);
             }
         };
+        crash_point("mounted");
         let mut ns = Netns::from_fd(fd, Some(name.to_owned()), Some(path.clone()))?;
         ns.remove_on_drop = true;
         registry::add(path, ns.id);
+        crash_point("created");
         Ok(ns)
     }
 
@@ -237,8 +270,11 @@ impl Netns {
 
     /// Removes this named namespace now, as `ip netns del NAME` does:
     /// `umount2(path, MNT_DETACH)` until nothing is mounted there (stacked
-    /// mounts included), then `unlink(path)`. The namespace itself lives on
-    /// until this handle and every thread and socket in it are gone.
+    /// mounts included), then `unlink(path)`, with the name's lock held
+    /// (`/run/netns-test/locks/NAME`); then the name's owner record, if this
+    /// process wrote it (README, "After a crash"). The namespace itself
+    /// lives on until this handle and every thread and socket in it are
+    /// gone.
     ///
     /// It is not an error if the name is already gone (say, after
     /// `ip netns del`). If the name now refers to another namespace, that one
@@ -252,14 +288,22 @@ impl Netns {
     pub fn delete(mut self) -> Result<()> {
         self.disown();
         match (&self.name, &self.path) {
-            (Some(_), Some(path)) => remove_entry(path, self.id),
+            (Some(_), Some(path)) => remove_named(path, self.id),
             _ => Ok(()),
         }
     }
 
     /// Keeps a namespace made by [`Netns::create`] when this handle drops, so
     /// it stays for `ip netns` (remove it with `ip netns del NAME`).
+    ///
+    /// Its owner record is removed, so it is no longer netns-test's: no
+    /// later run or sweep removes it, as after `ip netns add`.
     pub fn keep(&mut self) -> &mut Self {
+        if self.remove_on_drop {
+            if let (Some(name), Some(path)) = (&self.name, &self.path) {
+                owner::forget_mine(&run_dir_of(path), name);
+            }
+        }
         self.disown();
         self
     }
@@ -292,9 +336,33 @@ impl Netns {
     }
 }
 
+/// The run directory a named namespace's path is in.
+fn run_dir_of(path: &Path) -> RunDir {
+    RunDir::new(path.parent().unwrap_or(path))
+}
+
+/// [`remove_entry`] with the name's lock held (for at most 2 s of waiting:
+/// a removal at exit must not hang), then the owner record if it is this
+/// process's: the record goes only after the entry.
+pub(crate) fn remove_named(path: &Path, id: (u64, u64)) -> Result<()> {
+    let dir = run_dir_of(path);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let _lock = crate::namespace::name_lock::NameLock::acquire_until(&dir, name, Some(deadline))
+        .ok()
+        .flatten();
+    remove_entry(path, id)?;
+    owner::forget_mine(&dir, name);
+    crash_point("forgotten");
+    Ok(())
+}
+
 /// `ip netns del`: unmount every mount on `path`, then unlink it, if it is
 /// still the namespace `id`.
-pub(crate) fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
+fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
     match kernel::stat_id(path)? {
         None => return Ok(()),
         // Deleted and re-created by someone else (perhaps mid-way through
@@ -303,10 +371,13 @@ pub(crate) fn remove_entry(path: &Path, id: (u64, u64)) -> Result<()> {
         Some(_) => {}
     }
     kernel::unmount_all(path)?;
+    crash_point("unmounted");
     match kernel::unlink(path) {
-        Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),
-        other => other,
+        Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => {}
+        other => other?,
     }
+    crash_point("unlinked");
+    Ok(())
 }
 
 impl Drop for Netns {
@@ -316,7 +387,7 @@ impl Drop for Netns {
         }
         self.disown();
         if let Some(path) = &self.path {
-            if let Err(e) = remove_entry(path, self.id) {
+            if let Err(e) = remove_named(path, self.id) {
                 eprintln!(
                     "netns-test: removing network namespace {}: {e}",
                     path.display()
@@ -367,7 +438,7 @@ mod tests {
     #[test]
     fn a_failure_after_the_placeholder_removes_mount_and_placeholder() {
         let dir = RunDir::new(format!(
-            "/tmp/netns-test-unit-rollback-{}",
+            "/tmp/netns-test-unit-rollback-{}/netns",
             std::process::id()
         ));
         let err = Netns::create_with(&dir, "doomed", |path| {
@@ -387,9 +458,11 @@ mod tests {
         assert!(!entry.exists(), "placeholder left behind");
         let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         assert!(!info.contains(entry.to_str().unwrap()), "mount left behind");
+        let record = owner::record_path(&dir, "doomed");
+        assert!(!record.exists(), "owner record left behind");
         // The directory is left as `ip netns add` leaves /run/netns: a shared
         // self bind mount. Remove it for this test.
         kernel::unmount_detach(dir.path()).unwrap();
-        std::fs::remove_dir(dir.path()).unwrap();
+        std::fs::remove_dir_all(dir.path().parent().unwrap()).unwrap();
     }
 }

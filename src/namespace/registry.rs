@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::kernel;
-use crate::namespace::netns::remove_entry;
+use crate::namespace::netns::remove_named;
 
 /// Named namespaces this process created and has not removed or kept:
 /// what a handle in a never-dropped `static` (a suite fixture) would leave in
@@ -57,7 +57,7 @@ pub(crate) fn remove_all() {
     let live = std::mem::take(&mut *guard);
     drop(guard);
     for (path, id) in live {
-        if let Err(e) = remove_entry(&path, id) {
+        if let Err(e) = remove_named(&path, id) {
             // Not eprintln!: it panics on a closed stderr, and a panic in
             // the extern "C" atexit handler would abort the process.
             use std::io::Write;

@@ -45,7 +45,7 @@ impl Netns {
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (nothing changed); [`Error::Netlink`] naming the
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) (nothing changed); [`Error::Netlink`](crate::Error::Netlink) naming the
     /// request, the link and the namespace: `ENODEV` if there is no such
     /// link, `EEXIST` if the address is there already.
     ///
@@ -86,7 +86,7 @@ impl Netns {
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
     /// # Errors
-    /// [`Error::Netlink`] naming the dump and the namespace.
+    /// [`Error::Netlink`](crate::Error::Netlink) naming the dump and the namespace.
     ///
     /// # References
     /// ip-address(8), rtnetlink(7).

@@ -115,8 +115,8 @@ impl Netns {
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a bad `dev` (nothing changed);
-    /// [`Error::Netlink`] naming the request and the namespace: `ENODEV` if
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a bad `dev` (nothing changed);
+    /// [`Error::Netlink`](crate::Error::Netlink) naming the request and the namespace: `ENODEV` if
     /// the link is missing, `ENETUNREACH` if the gateway is on no connected
     /// network (add the address first, and bring the link up), `EEXIST` if
     /// the route is there, `EINVAL` for host bits in the destination or an

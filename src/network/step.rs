@@ -44,14 +44,6 @@ pub(crate) enum Step {
 pub(crate) const BRIDGE: &str = "br0";
 
 impl Step {
-    /// The host a `Host` step makes.
-    pub(crate) fn host_name(&self) -> Option<&str> {
-        match self {
-            Step::Host { name, .. } => Some(name),
-            _ => None,
-        }
-    }
-
     pub(crate) fn apply(&self, net: &mut Network, prefix: Option<&str>, pid: u32) -> Result<()> {
         match self {
             Step::Host { name, router } => {

@@ -123,9 +123,11 @@ impl Topology {
     /// (cargo-nextest runs one process per test) from colliding.
     ///
     /// They are removed when the [`Network`] drops, or at process exit for a
-    /// network that never drops (a suite [`Fixture`](crate::Fixture)). Before
-    /// building, entries `PREFIX-PID-*` left by processes that no longer
-    /// exist (a killed test run) are removed.
+    /// network that never drops (a suite [`Fixture`](crate::Fixture)). Each
+    /// carries an owner record (see [`Netns::create`]). Before building,
+    /// every entry `PREFIX-PID-*` whose record names a process that is gone
+    /// (a killed test run) is removed, whichever hosts that run had, as
+    /// [`RunDir::sweep`] would.
     pub fn named(mut self, prefix: &str) -> Topology {
         self.prefix = Some(prefix.to_owned());
         self
@@ -143,8 +145,7 @@ impl Topology {
         let plan = self.plan()?;
         let pid = std::process::id();
         if let Some(prefix) = &self.prefix {
-            let hosts: Vec<&str> = plan.iter().filter_map(Step::host_name).collect();
-            sweep_stale(RunDir::get(), prefix, &hosts);
+            sweep_stale(RunDir::get(), prefix);
         }
         let mut net = Network {
             hosts: Vec::new(),
@@ -281,26 +282,20 @@ fn bad(what: &'static str, value: &str, reason: &'static str) -> Error {
     }
 }
 
-/// Removes `PREFIX-PID-HOST` entries, for the hosts of this topology, whose
-/// process is gone: what a killed test run of the same named topology left
-/// behind. Only exact matches count, so `lab-2024-7-a` of another topology
-/// named `lab-2024` is never taken for `lab`'s leftover of process 2024.
-fn sweep_stale(dir: &RunDir, prefix: &str, hosts: &[&str]) {
-    let Ok(names) = dir.names() else { return };
-    for name in names {
-        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
-            continue;
-        };
-        let Some((pid, host)) = rest.split_once('-') else {
-            continue;
-        };
-        if !hosts.contains(&host) || !crate::kernel::pid_is_gone(pid) {
-            continue;
-        }
-        if let Ok(ns) = Netns::open(&name) {
-            let _ = ns.delete();
-        }
-    }
+/// Removes every `PREFIX-PID-HOST` entry whose owner record names a
+/// process that is gone, whatever hosts it had: what a killed test run of a
+/// topology named `PREFIX` left behind (with their records and name
+/// locks). Only `PREFIX-DIGITS-...` names count, so `lab-x-a` of a topology
+/// named `lab-x` is not looked at for `lab`; and the record decides, so an
+/// entry without one (`ip netns add lab-1-a`) is never removed.
+fn sweep_stale(dir: &RunDir, prefix: &str) {
+    let ours = |name: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('-'))
+            .and_then(|r| r.split_once('-'))
+            .is_some_and(|(pid, _)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let _ = crate::namespace::sweep::sweep_matching(dir, false, ours);
 }
 
 /// A built topology: each host's [`Netns`] and addresses, by name.

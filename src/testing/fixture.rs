@@ -60,8 +60,11 @@ use crate::Netns;
 /// runtime or threads cannot hang the exit. Values holding [`Process`]es
 /// stop them there; named namespaces are removed (anonymous ones vanish with
 /// the process). A killed process drops nothing: its spawned processes die
-/// with it all the same (`PR_SET_PDEATHSIG`, see [`Netns::spawn`]), and the
-/// next build of the same named topology removes its named namespaces.
+/// with it all the same (`PR_SET_PDEATHSIG`, see [`Netns::spawn`]); its named
+/// namespaces stay, with owner records naming it, and the next build of a
+/// topology with the same prefix removes them, as does
+/// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
+/// stays until a sweep finds no process holding it.
 ///
 /// A reference from [`Fixture::get`] is valid until then: keep it within the
 /// test that got it, not in a thread that outlives the test.
@@ -195,14 +198,23 @@ impl<T, E> Fixture<T, E> {
         }
         let path = lock_path(self.name);
         crate::kernel::mkdir_0755(&lock_dir())?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, &e))?;
-        crate::kernel::flock(&file, exclusive, &path)?;
+        let file = loop {
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io("open", &path, &e))?;
+            crate::kernel::flock(&file, exclusive, &path)?;
+            // `RunDir::sweep` removes a lock file no process holds (locked,
+            // then unlinked): if it did after we opened it, this lock is on
+            // an orphan. Start again.
+            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            if crate::kernel::stat_id(&path)? == Some(locked) {
+                break file;
+            }
+        };
         Ok(FixtureGuard {
             _file: Some(file),
             _local: local,

@@ -173,160 +173,45 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
-    // Tests that name the same namespace take turns: in this process (a
-    // mutex), and across processes (cargo-nextest runs one per test) with a
-    // flock, which also keeps a process from opening a placeholder another
-    // has created but not mounted yet.
-    let lock = name_lock(name);
-    let _turn = lock.lock();
-    let _turn_across_processes = owner::lock(name)?;
-    let ns = match create_owned(name) {
-        Ok(owned) => owned,
-        Err(crate::Error::AlreadyExists { .. }) if owner::is_dead(name) => {
-            // Left by a test process that was killed before it could remove
-            // it (ARCHITECTURE.md 4.11): remove it, then create it anew.
-            remove_leftover(name)?;
-            owner::forget(name);
-            create_owned(name)?
-        }
-        // Made by someone else (`ip netns add`, another process): join it,
+    // Tests that name the same namespace take turns, in this process and
+    // across processes (cargo-nextest runs one per test): NAME's lock, held
+    // for the whole test. `Netns::create` takes it again (it is re-entrant
+    // for this thread) and replaces a leftover of a killed run
+    // (ARCHITECTURE.md 3.4, 4.11).
+    let dir = crate::RunDir::get();
+    let _turn = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
+    let ns = match crate::Netns::create(name) {
+        Ok(created) => created,
+        // Made by someone else (`ip netns add`, a live process): join it,
         // and leave it as it was found.
-        Err(crate::Error::AlreadyExists { .. }) => Owned {
-            ns: Some(crate::Netns::open(name)?),
-            owner: None,
-        },
+        Err(crate::Error::AlreadyExists { .. }) => open_existing(dir, name)?,
         Err(e) => return Err(e),
     };
     // `ns` drops after the body, pass or fail (a panic resumes after the
-    // drop), removing the namespace if it was created here.
-    ns.run(f)
-}
-
-/// Removes a killed run's `name`: a mounted namespace, or the bare
-/// placeholder of a run killed between creating it and mounting onto it.
-fn remove_leftover(name: &str) -> crate::Result<()> {
-    match crate::Netns::open(name) {
-        Ok(ns) => ns.delete(),
-        Err(crate::Error::NotNetns { path, .. }) => {
-            crate::kernel::unmount_all(&path)?;
-            crate::kernel::unlink(&path)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn create_owned(name: &str) -> crate::Result<Owned> {
-    let ns = crate::Netns::create(name)?;
-    owner::record(name);
-    Ok(Owned {
-        ns: Some(ns),
-        owner: Some(name.to_owned()),
+    // drop), removing the namespace (then its record) if it was created here.
+    ns.run(move || {
+        crate::namespace::crash_points::crash_point("body");
+        f().into_output()
     })
 }
 
-/// A named namespace for one test: removed on drop if this process created
-/// it, then its owner record.
-struct Owned {
-    ns: Option<crate::Netns>,
-    owner: Option<String>,
-}
-
-impl Owned {
-    fn run<R, F>(&self, f: F) -> crate::Result<R::Output>
-    where
-        R: TestReturn,
-        F: FnOnce() -> R + Send + 'static,
-    {
-        let ns = self.ns.as_ref().expect("present until drop");
-        ns.run(move || f().into_output())
-    }
-}
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        drop(self.ns.take());
-        if let Some(name) = &self.owner {
-            owner::forget(name);
+/// Joins a namespace this process did not create. An empty placeholder is
+/// never joined: with no owner record, nothing says whose it is.
+fn open_existing(dir: &crate::RunDir, name: &str) -> crate::Result<crate::Netns> {
+    match crate::Netns::open(name) {
+        Err(crate::Error::NotNetns { path, found })
+            if found.starts_with("an empty regular file")
+                && crate::namespace::owner::read(dir, name)?.is_none() =>
+        {
+            Err(crate::Error::NotNetns {
+                path,
+                found: format!(
+                    "{found} with no netns-test owner record, which netns-test neither joins \
+                     nor removes"
+                ),
+            })
         }
-    }
-}
-
-/// Owner records and locks of the named namespaces that
-/// `#[netns_test(name = ..)]` uses, beside the run directory (never in it:
-/// iproute2 lists every entry there):
-/// - `netns-test/owners/NAME` holds the pid of the process that created the
-///   namespace; a record whose process is gone marks a namespace left by a
-///   killed run;
-/// - `netns-test/locks/NAME` is `flock`ed by the test using the name, and
-///   removed when it is done.
-mod owner {
-    use std::fs::File;
-    use std::path::PathBuf;
-
-    fn dir(kind: &str) -> PathBuf {
-        crate::RunDir::get().coordination_dir().join(kind)
-    }
-
-    fn path(name: &str) -> PathBuf {
-        dir("owners").join(name)
-    }
-
-    /// Blocks until no other process uses `name`; held until dropped.
-    pub(super) fn lock(name: &str) -> crate::Result<NameLock> {
-        let dir = dir("locks");
-        crate::kernel::mkdir_0755(&dir)?;
-        let path = dir.join(name);
-        loop {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| crate::Error::io("open", &path, &e))?;
-            crate::kernel::flock(&file, true, &path)?;
-            // The holder before us removes the file when it is done: if it
-            // did after we opened it, this lock is on an orphan. Start again.
-            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
-            if crate::kernel::stat_id(&path)? == Some(locked) {
-                return Ok(NameLock { file, path });
-            }
-        }
-    }
-
-    /// The lock on `locks/NAME`. The file is removed on release (while still
-    /// locked), so lock files do not pile up; a waiter that then holds the
-    /// removed file notices and locks the new one.
-    pub(super) struct NameLock {
-        #[allow(dead_code)] // held for its flock
-        file: File,
-        path: PathBuf,
-    }
-
-    impl Drop for NameLock {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-
-    /// Best effort: without a record, a leftover is joined, not replaced.
-    pub(super) fn record(name: &str) {
-        let path = path(name);
-        if let Some(dir) = path.parent() {
-            let _ = crate::kernel::mkdir_0755(dir);
-        }
-        let _ = std::fs::write(&path, std::process::id().to_string());
-    }
-
-    pub(super) fn forget(name: &str) {
-        let _ = std::fs::remove_file(path(name));
-    }
-
-    /// The record names a process that no longer exists.
-    pub(super) fn is_dead(name: &str) -> bool {
-        let Ok(pid) = std::fs::read_to_string(path(name)) else {
-            return false;
-        };
-        crate::kernel::pid_is_gone(pid.trim())
+        other => other,
     }
 }
 
@@ -350,12 +235,4 @@ where
             run_anonymous(f)
         }
     }
-}
-
-fn name_lock(name: &str) -> std::sync::Arc<parking_lot::Mutex<()>> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock};
-    static LOCKS: LazyLock<parking_lot::Mutex<HashMap<String, Arc<parking_lot::Mutex<()>>>>> =
-        LazyLock::new(Default::default);
-    LOCKS.lock().entry(name.to_owned()).or_default().clone()
 }

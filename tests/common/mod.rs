@@ -135,3 +135,37 @@ impl Drop for IpNetnsDelOnDrop {
         }
     }
 }
+
+/// The start time (field 22 of `/proc/PID/stat`, counted after the last
+/// `)`: the command name may hold spaces and parentheses) of process `pid`.
+pub fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+/// `/run/netns-test/owners/NAME` (beside the run directory).
+pub fn owner_record(name: &str) -> std::path::PathBuf {
+    coordination_dir().join("owners").join(name)
+}
+
+/// `/run/netns-test`, beside the run directory.
+pub fn coordination_dir() -> std::path::PathBuf {
+    netns_test::RunDir::get()
+        .path()
+        .parent()
+        .unwrap()
+        .join("netns-test")
+}
+
+/// Writes NAME's owner record as netns-test writes it, naming process
+/// `pid` started at `start`.
+pub fn write_owner_record(name: &str, pid: u32, start: u64) {
+    let path = owner_record(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        path,
+        format!("netns-test-owner 1 pid={pid} start={start}\n"),
+    )
+    .unwrap();
+}
