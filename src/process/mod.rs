@@ -233,13 +233,13 @@ impl Process {
         child::signal_group(self.pid(), GroupSignal::Term)
             .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
         let deadline = Instant::now() + self.grace;
-        let mut pause = Duration::from_micros(500);
+        let mut pause = Duration::from_micros(100);
         while Instant::now() < deadline {
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
             std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 3 / 2).min(Duration::from_millis(10));
         }
         self.kill()
     }
@@ -247,8 +247,9 @@ impl Process {
     /// Waits until a socket like `listening` exists in the process's
     /// network namespace, as the kernel's socket table shows it
     /// (`NETLINK_SOCK_DIAG`, read by a socket opened inside the namespace;
-    /// nothing connects to the server). Polls with a backoff from 1 ms to
-    /// 25 ms, and checks between polls whether the process has exited.
+    /// nothing connects to the server). Polls with a backoff from 0.5 ms to
+    /// 20 ms (each pause half again the last), and checks between polls
+    /// whether the process has exited.
     ///
     /// The table is the namespace's, not the process's: a socket of another
     /// process in the same namespace counts too.
@@ -264,7 +265,9 @@ impl Process {
             DiagSocket::open()
         })?;
         let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
+        // Grows by half each time: a server that listens after t is seen
+        // by about 1.5 t, not 2 t.
+        let mut pause = Duration::from_micros(500);
         loop {
             if let Some(status) = self.try_wait()? {
                 return Err(self.error(format!(
@@ -287,7 +290,7 @@ impl Process {
                 )));
             }
             std::thread::sleep(pause.min(timeout - elapsed));
-            pause = (pause * 2).min(Duration::from_millis(25));
+            pause = (pause * 3 / 2).min(Duration::from_millis(20));
         }
     }
 
