@@ -98,6 +98,29 @@ mod nested {
         }
     }
 
+    /// Armed, it fails after its daemon wrote to its log: the failure shows
+    /// the log's tail.
+    #[netns_test]
+    #[ignore = "fixture"]
+    fn fixture_daemon_log() {
+        if fixture_armed() {
+            let ns = netns_test::Netns::current().unwrap();
+            let daemon = ns
+                .spawn(
+                    std::process::Command::new("sh")
+                        .args(["-c", "echo harness-marker-99; exec sleep 30"]),
+                )
+                .unwrap();
+            while !std::fs::read_to_string(daemon.log_path())
+                .unwrap_or_default()
+                .contains("harness-marker-99")
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            panic!("failing after the daemon spoke");
+        }
+    }
+
     #[netns_test]
     #[ignore = "fixture"]
     fn fixture_panic() {

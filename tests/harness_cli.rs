@@ -26,6 +26,7 @@ fn all_tests() -> Vec<&'static str> {
         "named_fixture::client_runs_in_its_named_host_and_reaches_the_server",
         "named_fixture::server_runs_in_its_named_host",
         "named_namespace_is_visible_while_the_test_runs",
+        "nested::fixture_daemon_log",
         "nested::fixture_panic",
         "nested::fixture_result_err",
         "nested::fixture_should_panic_wrong_message",
@@ -49,6 +50,7 @@ const NAMED: &str = "named_namespace_is_visible_while_the_test_runs";
 
 const IGNORED: &[&str] = &[
     "ignored_runs_only_when_asked",
+    "nested::fixture_daemon_log",
     "nested::fixture_panic",
     "nested::fixture_result_err",
     "nested::fixture_should_panic_wrong_message",
@@ -385,6 +387,17 @@ fn failures_are_reported_as_libtest_reports_them() {
         text.contains("thread 'nested::fixture_panic'") && text.contains("panicked at"),
         "{text}"
     );
+    // The tail of the log of the daemon it started, with the path.
+    let text = armed("nested::fixture_daemon_log");
+    assert!(
+        text.contains("test panicked: failing after the daemon spoke"),
+        "{text}"
+    );
+    assert!(
+        text.contains("netns-test: last lines of sh-") && text.contains("  | harness-marker-99"),
+        "{text}"
+    );
+    assert!(text.contains("/nested::fixture_daemon_log/sh-"), "{text}");
     let text = armed("nested::fixture_should_panic_wrong_message");
     assert!(
         text.contains("panic did not contain expected string")
