@@ -81,7 +81,7 @@ impl Nginx {
              }}\n"
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let mut process = ns.spawn(
+        let spawned = ns.spawn(
             Command::new("nginx")
                 .arg("-e")
                 .arg("stderr")
@@ -89,16 +89,21 @@ impl Nginx {
                 .arg(&dir)
                 .arg("-c")
                 .arg(dir.join("nginx.conf")),
-        )?;
-        process.wait_for(
-            Listening::tcp(8080).on("198.51.100.2".parse().unwrap()),
-            WAIT,
-        )?;
-        process.wait_for(
-            Listening::tcp(8080).on("2001:db8:2::2".parse().unwrap()),
-            WAIT,
-        )?;
-        Ok(Nginx { dir, process })
+        );
+        let process = match spawned {
+            Ok(process) => process,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        // From here on, an error drops `nginx`: stopped, directory removed.
+        let mut nginx = Nginx { dir, process };
+        for addr in ["198.51.100.2", "2001:db8:2::2"] {
+            let listening = Listening::tcp(8080).on(addr.parse().unwrap());
+            nginx.process.wait_for(listening, WAIT)?;
+        }
+        Ok(nginx)
     }
 }
 
