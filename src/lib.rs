@@ -21,9 +21,10 @@
 //!   and we can use theirs.
 //! - [`RunDir`]: the iproute2 run directory, `/run/netns`;
 //!   [`RunDir::sweep`] removes what killed test runs left there.
-//! - [`main!`]: a `harness = false` test target's `main`, running its
-//!   `#[netns_test]`s through a libtest-compatible [`harness`] that reports a
-//!   test which cannot run here as ignored, with the reason.
+//! - [`main!`] (feature `harness`): a `harness = false` test target's
+//!   `main`, running its `#[netns_test]`s through a libtest-compatible
+//!   harness (module `harness`) that reports a test which cannot run here as
+//!   ignored, with the reason.
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
@@ -58,27 +59,59 @@
 //! it never passes without having run.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Network namespaces are Linux's: elsewhere, this one error rather than a
+// cascade from the modules below (each is `cfg(target_os = "linux")`, and
+// so are the dependencies in Cargo.toml).
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "netns-test needs Linux network namespaces (unshare(2), setns(2)) and builds only for \
+     Linux targets; on other systems, make it a Linux-only dev-dependency: \
+     [target.'cfg(target_os = \"linux\")'.dev-dependencies]"
+);
+
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod kernel;
+#[cfg(target_os = "linux")]
 mod namespace;
+#[cfg(target_os = "linux")]
 mod network;
+#[cfg(target_os = "linux")]
 mod privilege;
+#[cfg(target_os = "linux")]
 mod process;
+#[cfg(target_os = "linux")]
 mod testing;
 
+#[cfg(target_os = "linux")]
 pub use error::{Error, Result};
+#[cfg(target_os = "linux")]
 pub use namespace::leftover::{Leftover, LeftoverKind, Outcome};
+#[cfg(target_os = "linux")]
 pub use namespace::netns::Netns;
+#[cfg(target_os = "linux")]
 pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
+#[cfg(target_os = "linux")]
 pub use network::addr::Addr;
+#[cfg(target_os = "linux")]
 pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};
+#[cfg(target_os = "linux")]
 pub use network::route::Route;
+#[cfg(target_os = "linux")]
 pub use network::topology::{Network, Topology};
+#[cfg(target_os = "linux")]
 pub use privilege::rootless::ROOTLESS_ENV;
+#[cfg(target_os = "linux")]
 pub use privilege::{Privilege, Unavailable};
+#[cfg(target_os = "linux")]
 pub use process::{Listening, Process, DEFAULT_GRACE};
+#[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
+#[cfg(all(target_os = "linux", feature = "harness"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub use testing::harness;
 
 pub use netns_test_macros::netns_test;
@@ -90,6 +123,7 @@ pub struct ReadmeDoctests;
 
 /// What the `#[netns_test]` expansion calls. Not a public API: no stability
 /// promise.
+#[cfg(target_os = "linux")]
 #[doc(hidden)]
 pub mod __private {
     pub use crate::testing::runner::{run_test, TestFailure, TestOptions, TestReturn};
@@ -99,8 +133,61 @@ pub mod __private {
     // `no_rootless!()`: the binary's opt-out of rootless mode.
     pub use crate::privilege::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.
+    pub use crate::__register_test as register_test;
+    #[cfg(feature = "harness")]
     pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
+    #[cfg(feature = "harness")]
     pub use linkme;
     // The `setns` CLI's pidfd (the kernel layer is the only caller of rustix).
     pub use crate::kernel::PidFd;
+}
+
+/// `register_test!("foo", ignored, ShouldPanic, runner)`, which every
+/// `#[netns_test]` expands to: the test's entry in the list the harness of
+/// `main!()` reads. The macro crate cannot see this crate's features, so the
+/// choice is made here: an entry with the `harness` feature; without it, only
+/// a use of the runner, which otherwise would be dead code outside `--test`.
+#[cfg(feature = "harness")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_test {
+    ($name:literal, $ignored:literal, $should_panic:ident $(($expected:literal))?, $runner:ident) => {
+        const _: () = {
+            #[$crate::__private::linkme::distributed_slice($crate::__private::TESTS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static TEST: $crate::__private::Registration = $crate::__private::Registration {
+                module_path: ::core::module_path!(),
+                name: $name,
+                ignored: $ignored,
+                should_panic: $crate::__private::ShouldPanic::$should_panic $(($expected))?,
+                run: || $crate::__private::TestOutput::into_outcome($runner()),
+            };
+        };
+    };
+}
+
+/// See the other `__register_test`: without the `harness` feature, no entry.
+#[cfg(not(feature = "harness"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_test {
+    ($name:literal, $ignored:literal, $should_panic:ident $(($expected:literal))?, $runner:ident) => {
+        const _: () = {
+            let _ = $runner;
+        };
+    };
+}
+
+/// Without the `harness` feature: one error that names it.
+#[cfg(not(feature = "harness"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! main {
+    () => {
+        ::core::compile_error!(
+            "`netns_test::main!()` needs the `harness` feature of netns-test: \
+             netns-test = { version = \"0.1\", features = [\"harness\"] }"
+        );
+        fn main() {}
+    };
 }

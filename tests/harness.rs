@@ -74,6 +74,34 @@ async fn async_bodies_run_on_a_runtime_inside_the_namespace() -> std::io::Result
     Ok(())
 }
 
+/// A logger that is never installed: `set_logger` with it fails if one is
+/// installed already.
+struct Probe;
+
+impl log::Log for Probe {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        false
+    }
+    fn log(&self, _: &log::Record) {}
+    fn flush(&self) {}
+}
+
+// `#[test_log::test]` after `#[netns_test]`: its set-up goes on the runner,
+// which the harness calls (the `#[test]` function does not exist here), so
+// logging is set up before the body, and the test is listed once. The only
+// test of this binary that sets up logging. harness_cli.rs checks that the
+// line reaches the output.
+#[netns_test]
+#[test_log::test]
+fn test_log_sets_up_logging_under_the_harness() {
+    assert_ne!(thread_netns_inode(), main_thread_netns_inode());
+    assert!(
+        log::set_logger(&Probe).is_err(),
+        "no logger installed: test-log's set-up did not run"
+    );
+    log::info!("test-log: logged from the namespace thread");
+}
+
 mod nested {
     use super::*;
 

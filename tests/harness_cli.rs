@@ -34,6 +34,7 @@ fn all_tests() -> Vec<&'static str> {
         "runs_on_a_thread_named_after_the_test",
         "should_panic_passes_on_any_panic",
         "should_panic_with_expected_passes_on_a_matching_panic",
+        "test_log_sets_up_logging_under_the_harness",
     ];
     if cfg!(feature = "tokio") {
         tests.push("async_bodies_run_on_a_runtime_inside_the_namespace");
@@ -270,6 +271,24 @@ fn exact_runs_exactly_one_test() {
         out.status.success() && summary(&text).contains("1 passed;"),
         "{text}"
     );
+}
+
+/// `#[netns_test] #[test_log::test]` under the harness: test-log's logger is
+/// set up, and what the body logs on the namespace thread is printed.
+#[test]
+fn test_log_logs_from_the_namespace_thread() {
+    let name = "test_log_sets_up_logging_under_the_harness";
+    let (out, text) = run(harness().env("RUST_LOG", "info"), &["--exact", name]);
+    assert!(out.status.success(), "{text}");
+    if outcome(&text, name) == "ok" {
+        assert!(
+            text.contains("test-log: logged from the namespace thread"),
+            "{text}"
+        );
+    } else {
+        // No privilege here: the harness reports it as ignored, with why.
+        assert!(outcome(&text, name).starts_with("ignored"), "{text}");
+    }
 }
 
 #[test]

@@ -36,6 +36,7 @@ const SUITES: &[&str] = &[
     "outcomes",
     "serial",
     "async_body",
+    "composition",
     "cli",
     "links",
     "topology",

@@ -1,4 +1,5 @@
-//! Compile-fail tests: what a user sees for each misuse of `#[netns_test]`.
+//! Compile-fail tests: what a user sees for each misuse of `#[netns_test]`;
+//! and compile-pass tests of its composition with other test attributes.
 //! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test --test ui`
 //! and read every one before committing it.
 
@@ -6,4 +7,8 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
+    // Their attributes need the `tokio` feature (and they run nothing).
+    if cfg!(feature = "tokio") {
+        t.pass("tests/ui/pass/*.rs");
+    }
 }

@@ -11,9 +11,40 @@ pub(crate) fn ends_in(attr: &Attribute, name: &str) -> bool {
         .is_some_and(|segment| segment.ident == name)
 }
 
+/// Whether the attribute's path is exactly `segments`, with or without a
+/// leading `::`: `#[tokio::test]`, `#[::tokio::test]`.
+pub(crate) fn is_path(attr: &Attribute, segments: &[&str]) -> bool {
+    let path = attr.path();
+    path.segments.len() == segments.len()
+        && path
+            .segments
+            .iter()
+            .zip(segments)
+            .all(|(segment, name)| segment.ident == name)
+}
+
+/// `#[tokio::test]`, whose options `#[netns_test]` takes over.
+pub(crate) fn is_tokio_test(attr: &Attribute) -> bool {
+    is_path(attr, &["tokio", "test"])
+}
+
+/// `#[async_std::test]`: its runtime is global, outside the namespace.
+pub(crate) fn is_async_std_test(attr: &Attribute) -> bool {
+    is_path(attr, &["async_std", "test"])
+}
+
+/// `#[test_log::test]`, which goes on the runner, so that logging is set up
+/// under both harnesses.
+pub(crate) fn is_test_log(attr: &Attribute) -> bool {
+    is_path(attr, &["test_log", "test"])
+}
+
 /// A test attribute is already present: adding ours would make it two tests.
+/// (`#[test_log::test]` is not one here: it moves to the runner.)
 pub(crate) fn has_test(attrs: &[Attribute]) -> bool {
-    attrs.iter().any(|attr| ends_in(attr, "test"))
+    attrs
+        .iter()
+        .any(|attr| ends_in(attr, "test") && !is_test_log(attr))
 }
 
 /// What `#[should_panic]` asks of the test.
@@ -82,6 +113,8 @@ pub(crate) fn place(attr: &Attribute) -> Place {
     let path = attr.path();
     if path.is_ident("cfg") {
         Place::Everywhere
+    } else if is_test_log(attr) {
+        Place::Runner
     } else if path.is_ident("doc") || path.is_ident("cfg_attr") || is_harness_only(attr) {
         Place::Test
     } else {

@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Item, ItemFn, ReturnType, Visibility};
+use syn::{Attribute, Item, ItemFn, Meta, ReturnType, Visibility};
 
 use crate::attrs::{self, Place, ShouldPanic};
 use crate::errors::Errors;
@@ -19,13 +19,14 @@ use crate::signature::{self, Returns};
 /// the item itself plus one `compile_error!` per problem, so that an IDE keeps
 /// completing inside the body.
 pub(crate) fn netns_test(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func = match syn::parse2::<Item>(item.clone()) {
+    let mut func = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(func)) => func,
         Ok(other) => return with_error(item, not_a_function(&other)),
         Err(error) => return with_error(item, error),
     };
     let mut errors = Errors::default();
-    let options = Options::parse(args, &mut errors);
+    let mut options = Options::parse(args, &mut errors);
+    compose(&mut func, &mut options, &mut errors);
     signature::check(&func.sig, &mut errors);
     let runtime = errors.check(options.runtime(func.sig.asyncness.is_some()));
     let should_panic = errors.check(attrs::should_panic(&func.attrs));
@@ -46,6 +47,59 @@ pub(crate) fn netns_test(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// Other crates' test attributes written after `#[netns_test]`:
+/// - `#[tokio::test(..)]` is taken off, its `flavor` and `worker_threads`
+///   becoming ours: the runtime is built on the namespace thread, as tokio's
+///   own would be on the libtest thread, outside the namespace;
+/// - `#[async_std::test]` is an error that says what to write instead: its
+///   executor's threads are global, made outside the namespace;
+/// - `#[test_log::test]` becomes `#[test_log::test(allow(dead_code))]`
+///   (test-log's form for "this attribute instead of `#[test]`", here a
+///   no-op) and goes on the runner: logging is set up before the body under
+///   libtest and under the harness of `main!()`, which both call the runner,
+///   and the test stays one test.
+fn compose(func: &mut ItemFn, options: &mut Options, errors: &mut Errors) {
+    let is_async = func.sig.asyncness.is_some();
+    func.attrs.retain_mut(|attr| {
+        if attrs::is_tokio_test(attr) {
+            if is_async {
+                options.take_tokio_test(attr, errors);
+            } else {
+                // One error: its options would add "not async" errors of
+                // their own.
+                errors.push(syn::Error::new_spanned(
+                    &*attr,
+                    "`#[tokio::test]` runs an `async fn`, and this test is not async: \
+                     make it `async fn`, or remove `#[tokio::test]`",
+                ));
+            }
+            return false;
+        }
+        if attrs::is_async_std_test(attr) {
+            errors.push(syn::Error::new_spanned(
+                &*attr,
+                "`#[async_std::test]` cannot run a test in a network namespace: async-std's \
+                 executor threads are global, made outside the namespace. Write \
+                 `#[netns_test] async fn` (netns-test's `tokio` feature: the runtime is built \
+                 inside the namespace), or a `#[netns_test] fn` whose body calls \
+                 `async_std::task::block_on(..)` (tasks it spawns still run outside)",
+            ));
+            return false;
+        }
+        if attrs::is_test_log(attr) {
+            match &attr.meta {
+                Meta::Path(path) => attr.meta = syn::parse_quote!(#path(allow(dead_code))),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "write `#[test_log::test]` without arguments after `#[netns_test]`; for an \
+                     async test add `#[tokio::test]` or the options of `#[netns_test(..)]`",
+                )),
+            }
+        }
+        true
+    });
+}
+
 /// The expansion of `#[netns_test(options)] fn foo() -> R { body }`, in three
 /// items:
 ///
@@ -60,16 +114,19 @@ pub(crate) fn netns_test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// vis fn foo() -> Result<(), TestFailure> { __netns_test_foo() }
 ///
 /// #[cfg(..)]
-/// const _: () = {
-///     #[distributed_slice(::netns_test::__private::TESTS)]
-///     static TEST: Registration = Registration { .., run: || .. __netns_test_foo() .. };
-/// };
+/// ::netns_test::__private::register_test!("foo", ignored, ShouldPanic, __netns_test_foo);
 /// ```
+///
+/// (`::netns_test` or the path of the `crate = ".."` option.) With the
+/// runtime's `harness` feature, `register_test!` is a link-time entry
+/// (`Registration { .., run: || .. __netns_test_foo() .. }`) in the list
+/// `main!()` reads; without it, only a use of the runner.
 ///
 /// Under libtest (`--test`), `foo` is the test and calls the runner. In a
 /// `harness = false` target, rustc drops every `#[test]` function, so the
 /// registration, which exists in both, is how `netns_test::main!()` finds
 /// the runner. Each item is used in either build: no dead code, no warning.
+/// An attribute of another crate is handled by [`compose`] first.
 ///
 /// The nested function keeps `return` and `?` meaning what the user wrote;
 /// the test function keeps the user's spans, so errors point at their code.
@@ -100,9 +157,10 @@ fn test_function(
     let runner_attrs = on(&[Place::Runner, Place::Everywhere]);
     let cfg_attrs = on(&[Place::Everywhere]);
 
+    let krate = options.crate_path();
     let (output, call_span) = match &sig.output {
         ReturnType::Type(_, ty) if signature::returns(&sig.output) == Returns::Value => (
-            Some(quote!(-> ::core::result::Result<(), ::netns_test::__private::TestFailure>)),
+            Some(quote!(-> ::core::result::Result<(), #krate::__private::TestFailure>)),
             ty.span(),
         ),
         _ => (None, Span::call_site()),
@@ -112,11 +170,11 @@ fn test_function(
     let body = match runtime {
         None => quote!(#ident),
         Some(runtime) => {
-            let flavor = flavor(runtime);
+            let flavor = flavor(&krate, runtime);
             // Without the runtime's `tokio` feature, rustc blames this call:
             // point at the user's `async`.
             let span = sig.asyncness.map_or_else(Span::call_site, |a| a.span);
-            quote_spanned!(span=> || ::netns_test::__private::block_on(#flavor, #ident()))
+            quote_spanned!(span=> || #krate::__private::block_on(#flavor, #ident()))
         }
     };
     let user_fn = ItemFn {
@@ -125,11 +183,11 @@ fn test_function(
         sig: sig.clone(),
         block,
     };
-    let options = test_options(options, &should_panic);
+    let options = test_options(&krate, options, &should_panic);
     // A return type the runtime rejects is blamed on this call: give it the
     // span of the user's return type.
     let call = quote_spanned! {call_span=>
-        ::netns_test::__private::run_test(#options, #body)
+        #krate::__private::run_test(#options, #body)
     };
     let runner_fn = quote! {
         #(#runner_attrs)*
@@ -145,7 +203,7 @@ fn test_function(
     output.to_tokens(&mut test_fn);
     test_fn.extend(quote!({ #runner() }));
 
-    let registration = registration(ident, &runner, ignored, &should_panic);
+    let registration = registration(&krate, ident, &runner, ignored, &should_panic);
     quote! {
         #runner_fn
         #test_fn
@@ -155,7 +213,7 @@ fn test_function(
 }
 
 /// The `TestOptions` the runner passes to `run_test`.
-fn test_options(options: &Options, should_panic: &ShouldPanic) -> TokenStream {
+fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPanic) -> TokenStream {
     let some_or_none = |value: Option<TokenStream>| match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
@@ -178,7 +236,7 @@ fn test_options(options: &Options, should_panic: &ShouldPanic) -> TokenStream {
     quote! {
         {
             #![allow(clippy::needless_update)]
-            ::netns_test::__private::TestOptions {
+            #krate::__private::TestOptions {
                 name: #name,
                 should_panic: #should_panic,
                 fixture: #fixture,
@@ -190,10 +248,12 @@ fn test_options(options: &Options, should_panic: &ShouldPanic) -> TokenStream {
     }
 }
 
-/// The test's entry in `::netns_test::__private::TESTS`, which the
-/// libtest-mimic harness of `netns_test::main!()` reads. In an anonymous
-/// `const` so that it adds no name to the user's module.
+/// The test's entry in the list that the libtest-mimic harness of
+/// `netns_test::main!()` reads, made by the runtime's `register_test!`: the
+/// runtime knows whether its `harness` feature is on (an entry) or off
+/// (none), this crate cannot.
 fn registration(
+    krate: &TokenStream,
     ident: &syn::Ident,
     runner: &syn::Ident,
     ignored: bool,
@@ -202,31 +262,18 @@ fn registration(
     // As libtest names it: `r#match` keeps its `r#`.
     let name = ident.to_string();
     let should_panic = match should_panic {
-        ShouldPanic::No => quote!(::netns_test::__private::ShouldPanic::No),
-        ShouldPanic::Yes => quote!(::netns_test::__private::ShouldPanic::Yes),
-        ShouldPanic::Expected(expected) => {
-            quote!(::netns_test::__private::ShouldPanic::Expected(#expected))
-        }
+        ShouldPanic::No => quote!(No),
+        ShouldPanic::Yes => quote!(Yes),
+        ShouldPanic::Expected(expected) => quote!(Expected(#expected)),
     };
     quote! {
-        const _: () = {
-            #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
-            #[linkme(crate = ::netns_test::__private::linkme)]
-            static TEST: ::netns_test::__private::Registration =
-                ::netns_test::__private::Registration {
-                    module_path: ::core::module_path!(),
-                    name: #name,
-                    ignored: #ignored,
-                    should_panic: #should_panic,
-                    run: || ::netns_test::__private::TestOutput::into_outcome(#runner()),
-                };
-        };
+        #krate::__private::register_test!(#name, #ignored, #should_panic, #runner);
     }
 }
 
-fn flavor(runtime: Runtime) -> TokenStream {
+fn flavor(krate: &TokenStream, runtime: Runtime) -> TokenStream {
     match runtime {
-        Runtime::CurrentThread => quote!(::netns_test::__private::Flavor::CurrentThread),
+        Runtime::CurrentThread => quote!(#krate::__private::Flavor::CurrentThread),
         Runtime::MultiThread { worker_threads } => {
             let worker_threads = match worker_threads {
                 Some(n) => {
@@ -235,7 +282,7 @@ fn flavor(runtime: Runtime) -> TokenStream {
                 }
                 None => quote!(::core::option::Option::None),
             };
-            quote!(::netns_test::__private::Flavor::MultiThread { worker_threads: #worker_threads })
+            quote!(#krate::__private::Flavor::MultiThread { worker_threads: #worker_threads })
         }
     }
 }
@@ -308,25 +355,14 @@ mod tests {
 
     fn registration(ignored: bool, should_panic: TokenStream) -> TokenStream {
         quote! {
-            const _: () = {
-                #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
-                #[linkme(crate = ::netns_test::__private::linkme)]
-                static TEST: ::netns_test::__private::Registration =
-                    ::netns_test::__private::Registration {
-                        module_path: ::core::module_path!(),
-                        name: "foo",
-                        ignored: #ignored,
-                        should_panic: #should_panic,
-                        run: || ::netns_test::__private::TestOutput::into_outcome(__netns_test_foo()),
-                    };
-            };
+            ::netns_test::__private::register_test!("foo", #ignored, #should_panic, __netns_test_foo);
         }
     }
 
     #[test]
     fn plain_test() {
         let options = options(quote!(::core::option::Option::None), false);
-        let registration = registration(false, quote!(::netns_test::__private::ShouldPanic::No));
+        let registration = registration(false, quote!(No));
         let expected = quote! {
             fn __netns_test_foo() {
                 fn foo() { body(); }
@@ -347,10 +383,7 @@ mod tests {
             pub(crate) fn foo() -> () { #![allow(unused)] body() }
         "#;
         let options = options(quote!(::core::option::Option::Some("ns0")), true);
-        let registration = registration(
-            false,
-            quote!(::netns_test::__private::ShouldPanic::Expected("boom")),
-        );
+        let registration = registration(false, quote!(Expected("boom")));
         let expected = quote! {
             fn __netns_test_foo() {
                 fn foo() -> () { #![allow(unused)] body() }
@@ -372,7 +405,7 @@ mod tests {
             fn foo() -> std::io::Result<()> { Ok(()) }
         "#;
         let options = options(quote!(::core::option::Option::None), false);
-        let registration = registration(true, quote!(::netns_test::__private::ShouldPanic::No));
+        let registration = registration(true, quote!(No));
         let expected = quote! {
             #[serial] #[cfg(unix)] #[allow(unused)]
             fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
@@ -417,21 +450,22 @@ mod tests {
         let yes = expand("", "#[should_panic] fn foo() {}");
         assert!(yes.contains(&tokens(quote!(should_panic: true,))), "{yes}");
         assert!(
-            yes.contains(&tokens(quote!(
-                should_panic: ::netns_test::__private::ShouldPanic::Yes,
-            ))),
+            yes.contains(&tokens(quote!(("foo", false, Yes, __netns_test_foo)))),
             "{yes}"
         );
         let expected = expand("", r#"#[should_panic = "x"] fn foo() {}"#);
         assert!(
-            expected.contains(&tokens(quote!(
-                should_panic: ::netns_test::__private::ShouldPanic::Expected("x"),
-            ))),
+            expected.contains(&tokens(quote!((
+                "foo",
+                false,
+                Expected("x"),
+                __netns_test_foo
+            )))),
             "{expected}"
         );
         let ignored = expand("", "#[ignore] fn foo() {}");
         assert!(
-            ignored.contains(&tokens(quote!(ignored: true,))),
+            ignored.contains(&tokens(quote!(("foo", true, No, __netns_test_foo)))),
             "{ignored}"
         );
     }
@@ -452,13 +486,13 @@ mod tests {
     fn raw_identifiers_are_named_as_libtest_names_them() {
         let output = expand("", "fn r#match() {}");
         assert!(output.contains("fn __netns_test_match ()"), "{output}");
-        assert!(output.contains(r#"name : "r#match""#), "{output}");
+        assert!(output.contains(r#"("r#match""#), "{output}");
     }
 
     #[test]
     fn async_test() {
         let options = options(quote!(::core::option::Option::None), false);
-        let registration = registration(false, quote!(::netns_test::__private::ShouldPanic::No));
+        let registration = registration(false, quote!(No));
         let expected = quote! {
             fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
                 async fn foo() -> Result<(), E> { body().await }
@@ -530,5 +564,69 @@ mod tests {
             output.contains("goes on a test function, like `#[test]`"),
             "{output}"
         );
+    }
+
+    #[test]
+    fn crate_option_replaces_the_path() {
+        let output = expand(
+            r#"crate = "my::nt", flavor = "multi_thread""#,
+            "async fn foo() -> Result<(), E> { Ok(()) }",
+        );
+        assert!(!output.contains(":: netns_test ::"), "{output}");
+        for path in [
+            quote!(my::nt::__private::run_test),
+            quote!(my::nt::__private::block_on),
+            quote!(my::nt::__private::Flavor::MultiThread),
+            quote!(my::nt::__private::TestOptions),
+            quote!(my::nt::__private::TestFailure),
+            quote!(my::nt::__private::register_test!),
+        ] {
+            assert!(output.contains(&tokens(path.clone())), "{path}: {output}");
+        }
+    }
+
+    #[test]
+    fn tokio_test_is_taken_over() {
+        let output = expand(
+            "",
+            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn foo() {}"#,
+        );
+        assert!(!output.contains("tokio"), "{output}");
+        let flavor = quote! {
+            ::netns_test::__private::Flavor::MultiThread {
+                worker_threads: ::core::option::Option::Some(2)
+            }
+        };
+        assert!(output.contains(&tokens(flavor)), "{output}");
+        let test = tokens(quote!(#[::core::prelude::v1::test] fn foo()));
+        assert_eq!(output.matches(&test).count(), 1, "{output}");
+        let plain = expand("", "#[::tokio::test] async fn foo() {}");
+        assert!(plain.contains("Flavor :: CurrentThread"), "{plain}");
+    }
+
+    #[test]
+    fn test_log_moves_to_the_runner() {
+        let output = expand("", "#[test_log::test] fn foo() {}");
+        let runner = quote! {
+            #[test_log::test(allow(dead_code))]
+            fn __netns_test_foo()
+        };
+        assert!(output.contains(&tokens(runner)), "{output}");
+        let test = tokens(quote!(#[::core::prelude::v1::test] fn foo()));
+        assert_eq!(output.matches(&test).count(), 1, "{output}");
+    }
+
+    #[test]
+    fn tokio_test_on_a_sync_fn_is_one_error() {
+        let output = expand("", r#"#[tokio::test(flavor = "multi_thread")] fn foo() {}"#);
+        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+        assert!(output.contains("this test is not async"), "{output}");
+    }
+
+    #[test]
+    fn async_std_test_is_an_error() {
+        let output = expand("", "#[async_std::test] async fn foo() {}");
+        assert!(output.contains("compile_error"), "{output}");
+        assert!(!output.contains("async_std :: test"), "{output}");
     }
 }

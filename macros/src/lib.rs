@@ -117,6 +117,9 @@ mod signature;
 ///   # fn main() {}
 ///   ```
 ///
+/// - `crate = "my_support::netns_test"`: the path the expansion reaches
+///   netns-test by (default `::netns_test`), for a crate that re-exports it.
+///
 /// A misspelt or misplaced option is a compile error that points at it and
 /// says what would work.
 ///
@@ -145,6 +148,24 @@ mod signature;
 /// it. A test whose namespace could not be set up did not run: it fails, with
 /// or without `#[should_panic]` (under the harness of `netns_test::main!()`,
 /// a test that cannot run for want of privilege is reported as ignored).
+///
+/// # With other test attributes
+/// Attributes written after `#[netns_test]` are seen by it:
+///
+/// - `#[tokio::test]`, `#[tokio::test(flavor = .., worker_threads = ..)]`:
+///   taken over; its options become this attribute's, and the runtime is
+///   built on the namespace thread (feature `tokio`). Options that disagree
+///   with this attribute's, and tokio's other options, are errors.
+/// - `#[async_std::test]`: an error that says what to write instead
+///   (async-std's executor threads are global, outside the namespace).
+/// - `#[test_log::test]`: goes on the function that both harnesses call,
+///   as `#[test_log::test(allow(dead_code))]` (test-log's form for "this
+///   attribute instead of `#[test]`", here a no-op): logging is set up before
+///   the body under libtest and under `main!()`, and the test is one test.
+/// - `#[serial]` and other attributes: see above.
+///
+/// Tests with parameters (rstest, proptest) cannot take this attribute:
+/// make the namespace in the body with `netns_test::Netns::new()?.run(..)`.
 ///
 /// Put no `#[test]` before `#[netns_test]`: that one would register the test
 /// a second time. After it, or not at all, is fine.
@@ -197,24 +218,16 @@ mod signature;
 /// #[::core::prelude::v1::test]
 /// fn foo() { __netns_test_foo() }
 ///
-/// const _: () = {
-///     #[::netns_test::__private::linkme::distributed_slice(::netns_test::__private::TESTS)]
-///     #[linkme(crate = ::netns_test::__private::linkme)]
-///     static TEST: ::netns_test::__private::Registration = ::netns_test::__private::Registration {
-///         module_path: ::core::module_path!(),
-///         name: "foo",
-///         ignored: false,
-///         should_panic: ::netns_test::__private::ShouldPanic::Expected("boom"),
-///         run: || ::netns_test::__private::TestOutput::into_outcome(__netns_test_foo()),
-///     };
-/// };
+/// ::netns_test::__private::register_test!("foo", false, Expected("boom"), __netns_test_foo);
 /// ```
 ///
 /// for `#[netns_test(name = "ns0")]` on `/// doc`
 /// `#[should_panic(expected = "boom")] fn foo() { .. }`. Under libtest, `foo` is the test. A
 /// `harness = false` target is built without `--test`, so rustc drops `foo`,
-/// and `netns_test::main!()` finds the test through its entry instead; the
-/// runner is used either way, so neither build warns about dead code.
+/// and `netns_test::main!()` finds the test through its entry instead: with
+/// the runtime's `harness` feature, `register_test!` puts one in a link-time
+/// list; without it, it only uses the runner. The runner is used either way,
+/// so neither build warns about dead code.
 /// `#[test]`, `#[should_panic]`, `#[ignore]`, doc comments and `#[cfg_attr]`
 /// stay on `foo`; `#[cfg]` goes on all three items; any other attribute
 /// (`#[serial]`, lint levels) goes on the runner, so it acts under both

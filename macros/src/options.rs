@@ -6,9 +6,10 @@
 //! in [`Options::runtime`].
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Path, Token};
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Path, Token};
 
 use crate::errors::Errors;
 use crate::hint::did_you_mean;
@@ -21,6 +22,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("fixture", "fixture = LAB"),
     ("host", r#"host = "client""#),
     ("exclusive", "exclusive"),
+    ("crate", r#"crate = "my_crate::netns_test""#),
 ];
 
 /// The values of `flavor`, as tokio's `#[tokio::test]` spells them.
@@ -42,6 +44,9 @@ pub(crate) struct Options {
     /// `exclusive` or `exclusive = true`: no other test of the fixture runs
     /// meanwhile.
     pub(crate) exclusive: bool,
+    /// `crate = "my_crate::netns_test"`: where the expansion finds the
+    /// runtime, for a crate that re-exports netns-test.
+    krate: Option<Path>,
     /// The keys of the options seen so far, to report a second `name = ..`
     /// and to point at options that do not go together.
     seen: Vec<Ident>,
@@ -101,7 +106,97 @@ impl Options {
             "worker_threads" => self.worker_threads = Some((parse_worker_threads(&nv.value)?, nv)),
             "fixture" => self.fixture = Some(parse_fixture(&nv.value)?),
             "host" => self.host = Some(parse_host(&nv.value)?),
+            "crate" => self.krate = Some(parse_crate(&nv.value)?),
             _ => unreachable!("every row of KNOWN has an arm"),
+        }
+        Ok(())
+    }
+
+    /// The path the expansion reaches the runtime by: `::netns_test`, or
+    /// the `crate = ".."` option's.
+    pub(crate) fn crate_path(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => path.to_token_stream(),
+            None => quote::quote!(::netns_test),
+        }
+    }
+
+    /// `#[tokio::test]` or `#[tokio::test(flavor = .., worker_threads = ..)]`
+    /// written after `#[netns_test]`: its options become ours (the runtime is
+    /// built on the namespace thread either way). An option set differently
+    /// in both, or one of tokio's that has no counterpart here, is an error
+    /// at tokio's.
+    pub(crate) fn take_tokio_test(&mut self, attr: &Attribute, errors: &mut Errors) {
+        let metas = match &attr.meta {
+            Meta::Path(_) => return,
+            Meta::List(list) => {
+                list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+            }
+            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
+                nv,
+                "expected `#[tokio::test]` or `#[tokio::test(flavor = \"multi_thread\")]`",
+            )),
+        };
+        if let Some(metas) = errors.check(metas) {
+            for meta in metas {
+                errors.check(self.take_tokio_option(meta));
+            }
+        }
+    }
+
+    fn take_tokio_option(&mut self, meta: Meta) -> syn::Result<()> {
+        let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
+            return Err(syn::Error::new_spanned(
+                meta.path(),
+                "expected a `#[tokio::test]` option: `flavor` or `worker_threads`",
+            ));
+        };
+        let nv = match meta {
+            Meta::NameValue(nv) if key == "flavor" || key == "worker_threads" => nv,
+            other if key == "flavor" || key == "worker_threads" => {
+                let msg = format!("option `{key}` needs a value, as in `#[tokio::test]`");
+                return Err(syn::Error::new_spanned(other, msg));
+            }
+            other => {
+                let hint = match key.as_str() {
+                    "crate" => "the runtime is netns-test's own (its `tokio` feature); remove it",
+                    "start_paused" => {
+                        "pause time in the body instead: `tokio::time::pause()`, with tokio's \
+                         `test-util` feature"
+                    }
+                    _ => "remove it",
+                };
+                let msg = format!(
+                    "`{key}` of `#[tokio::test]` is not supported after `#[netns_test]`, which \
+                     builds the runtime on the namespace thread from `flavor` and \
+                     `worker_threads` only: {hint}"
+                );
+                return Err(syn::Error::new_spanned(other, msg));
+            }
+        };
+        let conflict = |ours: &MetaNameValue| {
+            let msg = format!(
+                "`#[tokio::test]` sets `{}`, which conflicts with `{}` of `#[netns_test]`: \
+                 set it in one place",
+                nv.to_token_stream(),
+                ours.to_token_stream()
+            );
+            syn::Error::new_spanned(&nv, msg)
+        };
+        if key == "flavor" {
+            let multi = parse_flavor(&nv.value)?;
+            match &self.flavor {
+                Some((ours, ours_nv)) if *ours != multi => return Err(conflict(ours_nv)),
+                Some(_) => {}
+                None => self.flavor = Some((multi, nv)),
+            }
+        } else {
+            let n = parse_worker_threads(&nv.value)?;
+            match &self.worker_threads {
+                Some((ours, ours_nv)) if *ours != n => return Err(conflict(ours_nv)),
+                Some(_) => {}
+                None => self.worker_threads = Some((n, nv)),
+            }
         }
         Ok(())
     }
@@ -264,6 +359,20 @@ fn parse_host(value: &Expr) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
+/// `crate = "my_crate::netns_test"`: a path in a string, as tokio's
+/// `crate` option takes it.
+fn parse_crate(value: &Expr) -> syn::Result<Path> {
+    let lit = string_literal(value, "crate", "my_crate::netns_test")?;
+    lit.parse::<Path>().map_err(|_| {
+        let msg = format!(
+            "`crate` takes the path netns-test is re-exported at, e.g. \
+             `crate = \"my_crate::netns_test\"`; `{}` is not a path",
+            lit.value()
+        );
+        syn::Error::new(lit.span(), msg)
+    })
+}
+
 /// `exclusive` alone, or `exclusive = true` / `exclusive = false`.
 fn parse_exclusive(meta: &Meta) -> syn::Result<bool> {
     let msg =
@@ -419,7 +528,7 @@ mod tests {
             errors_of("colour = 1"),
             [
                 "unknown option `colour`; the options are `name`, `flavor`, `worker_threads`, \
-                 `fixture`, `host`, `exclusive`"
+                 `fixture`, `host`, `exclusive`, `crate`"
             ]
         );
     }
@@ -457,7 +566,7 @@ mod tests {
         assert_eq!(
             errors_of("a::name = 1")[0],
             "expected an option name, one of `name`, `flavor`, `worker_threads`, `fixture`, \
-             `host`, `exclusive`"
+             `host`, `exclusive`, `crate`"
         );
     }
 
@@ -640,5 +749,80 @@ mod tests {
         assert!(errors[1].starts_with("`exclusive` asks for sole use of a fixture"));
         // A misspelt fixture is reported once, not again through `host`.
         assert_eq!(errors_of(r#"fixture = "LAB", host = "client""#).len(), 1);
+    }
+
+    fn tokio(attr: &str, args: &str) -> (Options, Vec<String>) {
+        let mut errors = Errors::default();
+        let mut options = Options::parse(args.parse().unwrap(), &mut errors);
+        let item = format!("{attr} async fn t() {{}}");
+        let func: syn::ItemFn = syn::parse_str(&item).unwrap();
+        options.take_tokio_test(&func.attrs[0], &mut errors);
+        let messages = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (options, messages)
+    }
+
+    #[test]
+    fn tokio_test_options_become_ours() {
+        let (options, errors) = tokio(
+            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 3)]"#,
+            "",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            options.runtime(true).unwrap(),
+            Some(Runtime::MultiThread {
+                worker_threads: Some(3)
+            })
+        );
+        let (options, errors) = tokio("#[tokio::test]", r#"flavor = "multi_thread""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            options.runtime(true).unwrap(),
+            Some(Runtime::MultiThread {
+                worker_threads: None
+            })
+        );
+        let (_, errors) = tokio(
+            r#"#[tokio::test(flavor = "multi_thread")]"#,
+            r#"flavor = "multi_thread""#,
+        );
+        assert!(errors.is_empty(), "agreeing options: {errors:?}");
+    }
+
+    #[test]
+    fn tokio_test_conflicts_and_unsupported_options() {
+        let (_, errors) = tokio(
+            r#"#[tokio::test(flavor = "current_thread")]"#,
+            r#"flavor = "multi_thread""#,
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("conflicts with `flavor = \"multi_thread\"`"),
+            "{errors:?}"
+        );
+        let (_, errors) = tokio(
+            r#"#[tokio::test(start_paused = true, unhandled_panic = "ignore")]"#,
+            "",
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("`start_paused` of `#[tokio::test]` is not supported"));
+        let (_, errors) = tokio(r#"#[tokio::test(flavor = "multi")]"#, "");
+        assert!(
+            errors[0].contains("did you mean `\"multi_thread\"`?"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn crate_option() {
+        let (options, errors) = parse(r#"crate = "my::nt""#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(options.crate_path().to_string(), "my :: nt");
+        assert_eq!(Options::default().crate_path().to_string(), ":: netns_test");
+        let errors = errors_of(r#"crate = "a b""#);
+        assert!(errors[0].contains("is not a path"), "{errors:?}");
     }
 }

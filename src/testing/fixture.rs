@@ -53,7 +53,7 @@ use crate::Netns;
 ///
 /// # Teardown
 /// The value is dropped once per process, after the last test that can use
-/// it: by the [harness](crate::harness) after its last test; under libtest
+/// it: by the harness of `main!()` after its last test; under libtest
 /// and cargo-nextest at normal process exit, by an `atexit` handler (libtest
 /// has finished its test threads when `main` returns). The drop runs on a
 /// thread of its own and is waited for at most 30 s, so a value holding a

@@ -126,6 +126,7 @@ pub fn main() -> ExitCode {
 /// `netns_test_main_needs_harness_false`, fails to say that `harness = false`
 /// is missing. (cargo sets `cfg(test)` for both kinds of target, so the
 /// mistake cannot be a compile error; only libtest runs `#[test]`s.)
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 #[macro_export]
 macro_rules! main {
     () => {

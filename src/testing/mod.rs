@@ -2,6 +2,8 @@
 //! suite fixtures, and the `main!()` harness (ARCHITECTURE.md, "Layers").
 
 pub(crate) mod fixture;
+#[cfg(feature = "harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
 pub(crate) mod runner;
 pub(crate) mod runtime;
