@@ -21,6 +21,8 @@ struct Resources {
     threads: usize,
     nsfs_mounts: usize,
     run_dir_entries: usize,
+    /// Where the nsfs mounts are, to say which ones a failure is about.
+    nsfs_mount_points: Vec<String>,
 }
 
 fn resources(dir: &RunDir) -> Resources {
@@ -29,6 +31,7 @@ fn resources(dir: &RunDir) -> Resources {
         threads: thread_count(),
         nsfs_mounts: nsfs_mounts().len(),
         run_dir_entries: dir.names().unwrap().len(),
+        nsfs_mount_points: nsfs_mounts(),
     }
 }
 
@@ -105,7 +108,11 @@ fn hundreds_of_named_cycles_leak_nothing() {
         "threads leaked: {before:?} -> {after:?}"
     );
     assert_eq!(after.fds, before.fds, "fds leaked");
-    assert_eq!(after.nsfs_mounts, before.nsfs_mounts, "mounts leaked");
+    assert_eq!(
+        after.nsfs_mounts, before.nsfs_mounts,
+        "mounts leaked: {:?} -> {:?}",
+        before.nsfs_mount_points, after.nsfs_mount_points
+    );
     assert_eq!(
         after.run_dir_entries, before.run_dir_entries,
         "run directory entries leaked"
@@ -139,7 +146,8 @@ fn hundreds_of_anonymous_cycles_leak_nothing() {
     );
     assert_eq!(
         after.nsfs_mounts, before.nsfs_mounts,
-        "anonymous namespaces mounted something"
+        "anonymous namespaces mounted something: {:?} -> {:?}",
+        before.nsfs_mount_points, after.nsfs_mount_points
     );
 }
 
