@@ -102,6 +102,17 @@ pub enum Error {
         /// The setup's error (or panic) message.
         message: String,
     },
+    /// A test named a host (`#[netns_test(fixture = .., host = "..")]`) that
+    /// its suite [`Fixture`](crate::Fixture) does not have. The fixture was
+    /// built and stays usable by other tests.
+    NoSuchHost {
+        /// The fixture's name.
+        fixture: &'static str,
+        /// The host as the test names it.
+        host: String,
+        /// The hosts the fixture has.
+        hosts: Vec<String>,
+    },
     /// A process started with [`Netns::spawn`](crate::Netns::spawn) could
     /// not be started, stopped or waited for, or did not get ready in time.
     Process {
@@ -145,7 +156,8 @@ impl Error {
             | Error::NotNetns { .. }
             | Error::InvalidArgument { .. }
             | Error::Leftover { .. }
-            | Error::Fixture { .. } => None,
+            | Error::Fixture { .. }
+            | Error::NoSuchHost { .. } => None,
         }
     }
 
@@ -301,6 +313,18 @@ impl fmt::Display for Error {
             Error::Topology { step, source } => return write!(f, "topology {step}: {source}"),
             Error::Fixture { name, message } => {
                 return write!(f, "fixture {name} could not be built: {message}")
+            }
+            Error::NoSuchHost {
+                fixture,
+                host,
+                hosts,
+            } => {
+                return write!(
+                    f,
+                    "fixture {fixture} has no host {host:?} (its hosts: {}): check the test's \
+                     `host = ..`",
+                    hosts.join(", ")
+                )
             }
             Error::Process {
                 program,

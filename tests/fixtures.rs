@@ -329,3 +329,26 @@ fn anonymous_fixture_copies_do_not_wait_for_each_other() {
         "entered at {entered}, after the release at {released}"
     );
 }
+
+/// A test that names a host the fixture lacks fails with that, not with a
+/// "could not be built", and the fixture stays usable.
+#[test]
+fn a_host_the_fixture_lacks_is_named_as_such() {
+    use netns_test::__private::{run_test, TestOptions};
+    let output = run_test::<Result<(), String>, _>(
+        TestOptions {
+            fixture: Some(&LAB),
+            host: Some("nosuch"),
+            ..TestOptions::default()
+        },
+        || Ok(()),
+    );
+    let text = format!("{:?}", output.unwrap_err());
+    assert!(
+        text.contains("fixture nt-lab has no host \"nosuch\""),
+        "{text}"
+    );
+    assert!(text.contains("client"), "{text}");
+    assert!(!text.contains("could not be built"), "{text}");
+    assert!(LAB.get().unwrap().get("client").is_some());
+}

@@ -272,6 +272,26 @@ fn a_daemon_that_exits_at_once_fails_the_wait_quickly_with_status_and_log() {
     assert!(err.contains(&format!("pid {}", broken.pid())), "{err}");
 }
 
+/// "exited ... after it was started" counts from the spawn, not from the
+/// start of the wait.
+#[netns_test]
+fn the_exit_time_counts_from_the_spawn() {
+    let ns = Netns::current().unwrap();
+    let mut quick = ns.spawn(Command::new("sh").args(["-c", "exit 4"])).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let err = quick.wait_tcp(7001, WAIT).unwrap_err().to_string();
+    let took = err
+        .split("exited (exit status: 4) ")
+        .nth(1)
+        .and_then(|rest| rest.split(" after it was started").next())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(took.ends_with("ms") || took.ends_with('s'), "{took}: {err}");
+    assert!(
+        !took.ends_with("µs") && !took.ends_with("ns"),
+        "the exit is timed from the wait, not the spawn: {err}"
+    );
+}
+
 #[netns_test]
 fn a_daemon_that_never_listens_times_out_and_says_so() {
     let ns = Netns::current().unwrap();
@@ -282,6 +302,7 @@ fn a_daemon_that_never_listens_times_out_and_says_so() {
         .to_string();
     assert!(err.contains("still running"), "{err}");
     assert!(err.contains("UDP socket bound on port 5353"), "{err}");
+    assert!(err.contains("did not appear"), "{err}");
 }
 
 #[netns_test]
@@ -564,6 +585,45 @@ fn a_killed_test_process_leaves_no_process_behind() {
         );
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A failed readiness wait's error shows the log tail; the failure output
+/// does not repeat it.
+#[test]
+fn a_tail_the_error_shows_is_not_shown_twice() {
+    let dir = record_dir("failed-wait");
+    for test in [
+        "fails_on_a_failed_wait_unwrapped",
+        "fails_on_a_failed_wait_returned",
+    ] {
+        let out = run_self(&["--exact", test, "--ignored"], &dir);
+        let text = common::output_text(&out);
+        assert!(!out.status.success(), "{text}");
+        assert_eq!(text.matches("marker-4713").count(), 1, "{text}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Ignored: run by `a_tail_the_error_shows_is_not_shown_twice`.
+#[netns_test]
+#[ignore = "fails on purpose; run by a_tail_the_error_shows_is_not_shown_twice"]
+fn fails_on_a_failed_wait_unwrapped() {
+    let ns = Netns::current().unwrap();
+    let mut broken = ns
+        .spawn(Command::new("sh").args(["-c", "echo 'bad config marker-4713' >&2; exit 2"]))
+        .unwrap();
+    broken.wait_tcp(7002, WAIT).unwrap();
+}
+
+/// Ignored: run by `a_tail_the_error_shows_is_not_shown_twice`.
+#[netns_test]
+#[ignore = "fails on purpose; run by a_tail_the_error_shows_is_not_shown_twice"]
+fn fails_on_a_failed_wait_returned() -> Result<(), netns_test::Error> {
+    let ns = Netns::current().unwrap();
+    let mut broken = ns
+        .spawn(Command::new("sh").args(["-c", "echo 'bad config marker-4713' >&2; exit 2"]))
+        .unwrap();
+    broken.wait_tcp(7002, WAIT)
 }
 
 /// Ignored: run by `a_failing_test_shows_its_daemons_log_tail`.

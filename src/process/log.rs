@@ -268,14 +268,18 @@ pub(crate) fn show_tail(path: &Path, lines: usize) -> String {
 }
 
 /// What a failing test's output ends with: the tail of each log of `test`
-/// and of the fixture it used, if any; `None` if there is none.
-pub(crate) fn failure_report(test: &str, fixture: Option<&str>) -> Option<String> {
+/// and of the fixture it used, if any, except the logs whose path the
+/// failure's own text `shown` names already; `None` if there is none.
+pub(crate) fn failure_report(test: &str, fixture: Option<&str>, shown: &str) -> Option<String> {
     let logs = LOGS.lock();
     let logs = logs.as_ref()?;
     let mut paths: Vec<&PathBuf> = logs.get(test).into_iter().flatten().collect();
     if let Some(fixture) = fixture {
         paths.extend(logs.get(&fixture_key(fixture)).into_iter().flatten());
     }
+    // A tail the failure already shows (a failed readiness wait's error
+    // carries its process's) is not shown twice.
+    paths.retain(|path| !shown.contains(&*path.to_string_lossy()));
     if paths.is_empty() {
         return None;
     }

@@ -121,6 +121,7 @@ impl Netns {
             netns,
             status: None,
             grace: DEFAULT_GRACE,
+            started: Instant::now(),
         })
     }
 }
@@ -148,6 +149,8 @@ pub struct Process {
     netns: Arc<OwnedFd>,
     status: Option<ExitStatus>,
     grace: Duration,
+    /// When `spawn` returned: what "after it was started" counts from.
+    started: Instant,
 }
 
 impl Process {
@@ -273,7 +276,7 @@ impl Process {
                 return Err(self.error(format!(
                     "exited ({status}) {:.0?} after it was started, before {listening} in its \
                      network namespace\n{}",
-                    start.elapsed(),
+                    self.started.elapsed(),
                     log::show_tail(&self.log, log::TAIL_LINES)
                 )));
             }
@@ -284,8 +287,8 @@ impl Process {
             let elapsed = start.elapsed();
             if elapsed >= timeout {
                 return Err(self.error(format!(
-                    "still running, but no {listening} in its network namespace after \
-                     {timeout:?}\n{}",
+                    "still running, but {listening} did not appear in its network namespace \
+                     within {timeout:?}\n{}",
                     log::show_tail(&self.log, log::TAIL_LINES)
                 )));
             }

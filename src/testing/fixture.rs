@@ -347,12 +347,10 @@ where
 
     fn host_netns(&'static self, host: &str) -> Result<&'static Netns> {
         let value = self.get()?;
-        value.netns(host).ok_or_else(|| Error::Fixture {
-            name: self.name,
-            message: format!(
-                "it has no host {host:?}; its hosts are {:?}",
-                value.host_names()
-            ),
+        value.netns(host).ok_or_else(|| Error::NoSuchHost {
+            fixture: self.name,
+            host: host.to_owned(),
+            hosts: value.host_names(),
         })
     }
 }

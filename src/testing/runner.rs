@@ -63,8 +63,9 @@ pub trait TestReturn {
     fn failed(_output: &Self::Output) -> bool {
         false
     }
-    /// Adds `text()` (the tails of the test's process logs) to a failure.
-    fn append_to_failure(_output: &mut Self::Output, _text: impl FnOnce() -> Option<String>) {}
+    /// Adds `text(failure)` (the tails of the test's process logs that the
+    /// failure's text does not show yet) to a failure.
+    fn append_to_failure(_output: &mut Self::Output, _text: impl FnOnce(&str) -> Option<String>) {}
 }
 
 impl TestReturn for () {
@@ -102,9 +103,9 @@ impl<E: fmt::Debug> TestReturn for Result<(), E> {
         output.is_err()
     }
 
-    fn append_to_failure(output: &mut Self::Output, text: impl FnOnce() -> Option<String>) {
+    fn append_to_failure(output: &mut Self::Output, text: impl FnOnce(&str) -> Option<String>) {
         if let Err(failure) = output {
-            if let Some(text) = text() {
+            if let Some(text) = text(&failure.0) {
                 failure.0.push('\n');
                 failure.0.push_str(text.trim_end());
             }
@@ -133,7 +134,9 @@ where
 {
     let test = std::thread::current().name().unwrap_or("").to_owned();
     let _running = crate::process::running(test.clone());
-    let report = || crate::process::failure_report(&test, opts.fixture.map(|fx| fx.fixture_name()));
+    let report = |shown: &str| {
+        crate::process::failure_report(&test, opts.fixture.map(|fx| fx.fixture_name()), shown)
+    };
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
     #[cfg(feature = "wire")]
@@ -159,7 +162,12 @@ where
         }
         Err(payload) => {
             if !opts.should_panic {
-                if let Some(text) = report() {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("");
+                if let Some(text) = report(message) {
                     // eprint!, not a write to io::stderr(): libtest captures
                     // only the print! family, and shows a failing test's
                     // captured output.
