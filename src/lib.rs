@@ -150,7 +150,10 @@ pub struct ReadmeDoctests;
 #[cfg(target_os = "linux")]
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::testing::runner::{run_test, TestFailure, TestOptions, TestReturn};
+    pub use crate::testing::runner::{
+        capture_option_needs_the_feature, run_test, CaptureFeatureRequired, TestFailure,
+        TestOptions, TestReturn,
+    };
     #[cfg(not(feature = "tokio"))]
     pub use crate::testing::runtime::TokioFeatureRequired;
     pub use crate::testing::runtime::{block_on, Flavor};

@@ -11,4 +11,9 @@ fn ui() {
     if cfg!(feature = "tokio") {
         t.pass("tests/ui/pass/*.rs");
     }
+    // What a user without the feature sees (ci/root-cargo-test runs this
+    // target once with default features).
+    if cfg!(not(feature = "capture")) {
+        t.compile_fail("tests/ui/no_feature/*.rs");
+    }
 }

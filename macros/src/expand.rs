@@ -229,6 +229,11 @@ fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPan
     );
     let host = some_or_none(options.host.as_ref().map(ToTokens::to_token_stream));
     let exclusive = options.exclusive;
+    // `capture`: the runtime's `capture` feature must be on, which only the
+    // runtime knows: a call whose bound fails, with a message, without it.
+    let capture = options.capture.then(|| {
+        quote! { capture: #krate::__private::capture_option_needs_the_feature::<()>(), }
+    });
     let should_panic = !matches!(should_panic, ShouldPanic::No);
     // `..Default::default()` keeps this valid when the runtime adds a field;
     // until then clippy, which lints inside macro expansions, calls it
@@ -242,6 +247,7 @@ fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPan
                 fixture: #fixture,
                 host: #host,
                 exclusive: #exclusive,
+                #capture
                 ..::core::default::Default::default()
             }
         }

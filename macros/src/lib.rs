@@ -92,6 +92,11 @@ mod signature;
 ///
 ///   `name` and `fixture` exclude each other.
 ///
+/// - `capture` (or `capture = true`; the runtime's `capture` feature): keep a
+///   pcapng capture of every interface this test uses, pass or fail, as
+///   `NETNS_TEST_CAPTURE=all` does for every test (README, "Faults and
+///   capture"). Without the feature it is a compile error that names it.
+///
 ///   ```no_run
 ///   use netns_test::{netns_test, Fixture, Network, Topology};
 ///

@@ -22,6 +22,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("fixture", "fixture = LAB"),
     ("host", r#"host = "client""#),
     ("exclusive", "exclusive"),
+    ("capture", "capture"),
     ("crate", r#"crate = "my_crate::netns_test""#),
 ];
 
@@ -44,6 +45,9 @@ pub(crate) struct Options {
     /// `exclusive` or `exclusive = true`: no other test of the fixture runs
     /// meanwhile.
     pub(crate) exclusive: bool,
+    /// `capture` or `capture = true`: keep a pcapng capture of this test,
+    /// as `NETNS_TEST_CAPTURE=all` would (the `capture` feature).
+    pub(crate) capture: bool,
     /// `crate = "my_crate::netns_test"`: where the expansion finds the
     /// runtime, for a crate that re-exports netns-test.
     krate: Option<Path>,
@@ -90,7 +94,11 @@ impl Options {
         }
         self.seen.push(key.clone());
         if name == "exclusive" {
-            self.exclusive = parse_exclusive(&meta)?;
+            self.exclusive = parse_flag(&meta, "exclusive")?;
+            return Ok(());
+        }
+        if name == "capture" {
+            self.capture = parse_flag(&meta, "capture")?;
             return Ok(());
         }
         let nv = match meta {
@@ -373,10 +381,9 @@ fn parse_crate(value: &Expr) -> syn::Result<Path> {
     })
 }
 
-/// `exclusive` alone, or `exclusive = true` / `exclusive = false`.
-fn parse_exclusive(meta: &Meta) -> syn::Result<bool> {
-    let msg =
-        "`exclusive` is a flag: write `exclusive`, or `exclusive = true` / `exclusive = false`";
+/// A flag option: `NAME` alone, or `NAME = true` / `NAME = false`.
+fn parse_flag(meta: &Meta, name: &str) -> syn::Result<bool> {
+    let msg = format!("`{name}` is a flag: write `{name}`, or `{name} = true` / `{name} = false`");
     match meta {
         Meta::Path(_) => Ok(true),
         Meta::NameValue(MetaNameValue {
@@ -528,7 +535,7 @@ mod tests {
             errors_of("colour = 1"),
             [
                 "unknown option `colour`; the options are `name`, `flavor`, `worker_threads`, \
-                 `fixture`, `host`, `exclusive`, `crate`"
+                 `fixture`, `host`, `exclusive`, `capture`, `crate`"
             ]
         );
     }
@@ -566,7 +573,7 @@ mod tests {
         assert_eq!(
             errors_of("a::name = 1")[0],
             "expected an option name, one of `name`, `flavor`, `worker_threads`, `fixture`, \
-             `host`, `exclusive`, `crate`"
+             `host`, `exclusive`, `capture`, `crate`"
         );
     }
 

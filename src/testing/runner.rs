@@ -20,6 +20,9 @@ pub struct TestOptions {
     pub host: Option<&'static str>,
     /// `exclusive`: no other test of the fixture runs meanwhile.
     pub exclusive: bool,
+    /// `capture`: keep this test's capture, as `NETNS_TEST_CAPTURE=all`
+    /// would (the `capture` feature).
+    pub capture: bool,
 }
 
 impl fmt::Debug for TestOptions {
@@ -30,6 +33,7 @@ impl fmt::Debug for TestOptions {
             .field("fixture", &self.fixture.map(|fx| fx.fixture_name()))
             .field("host", &self.host)
             .field("exclusive", &self.exclusive)
+            .field("capture", &self.capture)
             .finish()
     }
 }
@@ -140,7 +144,7 @@ where
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
     #[cfg(feature = "wire")]
-    let watch = crate::wire::TestWatch::start();
+    let watch = crate::wire::TestWatch::start(opts.capture);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match (opts.fixture, opts.name) {
             (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
@@ -273,4 +277,23 @@ where
             run_anonymous(f)
         }
     }
+}
+
+/// `#[netns_test(capture)]` needs the `capture` feature: without it this
+/// bound fails with a message that says so.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[netns_test(capture)]` needs the `capture` feature of netns-test",
+    label = "the `capture` option",
+    note = "in Cargo.toml: netns-test = {{ version = \"0.1\", features = [\"capture\"] }}"
+)]
+pub trait CaptureFeatureRequired {}
+
+#[cfg(feature = "capture")]
+impl CaptureFeatureRequired for () {}
+
+/// What the `capture` option expands to: `true`, where the feature is on.
+#[doc(hidden)]
+pub fn capture_option_needs_the_feature<T: CaptureFeatureRequired>() -> bool {
+    true
 }

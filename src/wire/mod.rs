@@ -46,10 +46,10 @@ pub(crate) struct TestWatch {
 
 impl TestWatch {
     /// Called by the runner on the test's thread before the body starts.
-    pub(crate) fn start() -> TestWatch {
+    pub(crate) fn start(_forced: bool) -> TestWatch {
         TestWatch {
             #[cfg(feature = "capture")]
-            capture: per_test::start(),
+            capture: per_test::start(_forced),
             done: false,
         }
     }

@@ -49,8 +49,9 @@ pub(crate) struct TestCapture {
 
 /// Starts the capture of the calling thread's test, if
 /// `NETNS_TEST_CAPTURE` asks for one: nothing is started otherwise.
-pub(crate) fn start() -> Option<TestCapture> {
-    let mode = mode()?;
+pub(crate) fn start(forced: bool) -> Option<TestCapture> {
+    // `#[netns_test(capture)]` keeps the capture as `=all` does.
+    let mode = if forced { Some(Mode::All) } else { mode() }?;
     let capture = Capture::new().ok()?;
     let name = test_name();
     let _ = crate::network::carried::ON_BUILD.set(on_build);
