@@ -6,6 +6,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::Netns;
+
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
 pub(crate) mod faults;
@@ -89,4 +91,15 @@ impl Drop for TestWatch {
 pub(crate) fn capture_here(_label: &str) {
     #[cfg(feature = "capture")]
     per_test::here(_label);
+}
+
+/// Adds every host of a suite fixture (what `_hosts` returns; called only
+/// if the calling thread's test is captured) to the test's capture: a
+/// fixture test's capture holds all of its fixture's hosts, whoever built
+/// it (README, "Faults and capture").
+pub(crate) fn capture_fixture<'a>(
+    _hosts: impl FnOnce() -> crate::Result<Vec<(String, &'a Netns)>>,
+) {
+    #[cfg(feature = "capture")]
+    per_test::fixture_hosts(_hosts);
 }
