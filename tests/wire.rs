@@ -431,6 +431,18 @@ fn demo_fails_with_faults_set() {
     panic!("failing on purpose with {guard:?}");
 }
 
+/// Fails without setting a fault, run after `demo_fails_with_faults_set`
+/// in the same process.
+#[netns_test]
+fn demo_fails_without_faults() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let net = pair();
+    let _wire = net.wire("client", "eth0").unwrap();
+    panic!("failing on purpose without faults");
+}
+
 /// Runs the demo in a child; returns its output.
 fn run_demo(seed: Option<&str>) -> String {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
@@ -491,4 +503,42 @@ fn a_partition_cuts_only_the_wire_links_between_its_sides() {
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     let err = net.partition(&["a"], &["c"]).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+}
+
+#[test]
+fn a_failing_test_that_set_no_faults_prints_no_seed() {
+    // One process, one thread: the test with faults runs (and fails) first.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "demo_fails_with_faults_set",
+            "demo_fails_without_faults",
+            "--test-threads=1",
+        ])
+        .env(DEMO_ENV, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    // libtest shows each failure's output under its own heading.
+    let section = |name: &str| {
+        let heading = format!("---- {name} stdout ----");
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no {heading}:\n{text}"));
+        let rest = &text[start + heading.len()..];
+        let end = rest
+            .find("\n---- ")
+            .or_else(|| rest.find("\nfailures:"))
+            .unwrap_or(rest.len());
+        rest[..end].to_owned()
+    };
+    let with = section("demo_fails_with_faults_set");
+    assert!(with.contains("link faults drew from seed"), "{with}");
+    let without = section("demo_fails_without_faults");
+    assert!(
+        without.contains("failing on purpose without faults"),
+        "{without}"
+    );
+    assert!(!without.contains("link faults drew from seed"), "{without}");
 }
