@@ -166,27 +166,77 @@ fn a_partition_times_connect_out_and_heal_lets_it_through() {
     listener.accept().unwrap();
 }
 
+fn ip_link(net: &Network, host: &str) -> String {
+    let out = net
+        .host(host)
+        .run(|| Command::new("ip").args(["link", "show", "eth0"]).output())
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn down_takes_the_carrier_and_up_gives_it_back() {
+fn down_takes_the_carrier_until_its_guard_drops() {
     let net = pair();
     let wire = net.wire("client", "eth0").unwrap();
-    let ip_link = |host: &str| {
-        let out = net
-            .host(host)
-            .run(|| Command::new("ip").args(["link", "show", "eth0"]).output())
-            .unwrap()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    wire.down().unwrap();
-    for host in ["client", "server"] {
-        let shown = ip_link(host);
+    {
+        let _down = wire.down().unwrap();
+        for host in ["client", "server"] {
+            let shown = ip_link(&net, host);
+            assert!(shown.contains("NO-CARRIER"), "{shown}");
+        }
+        // Guards nest: the inner one's drop leaves the carrier away.
+        drop(wire.down().unwrap());
+        let shown = ip_link(&net, "client");
         assert!(shown.contains("NO-CARRIER"), "{shown}");
     }
-    wire.up().unwrap();
-    let shown = ip_link("client");
+    let shown = ip_link(&net, "client");
     assert!(!shown.contains("NO-CARRIER"), "{shown}");
     assert_eq!(transfer(&net, 8083, 1000), 1000);
+}
+
+#[test]
+fn up_gives_the_carrier_back_before_the_guard_drops() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let down = wire.down().unwrap();
+    wire.up().unwrap();
+    let shown = ip_link(&net, "client");
+    assert!(!shown.contains("NO-CARRIER"), "{shown}");
+    drop(down);
+    assert_eq!(transfer(&net, 8084, 1000), 1000);
+}
+
+/// What `Wire::down`'s docs say: routes stay, a connect fails with
+/// `EHOSTUNREACH` once neighbour resolution gives up (seconds, not at
+/// once), a UDP send succeeds.
+#[test]
+fn after_down_a_connect_fails_with_ehostunreach_and_udp_sends_vanish() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _down = wire.down().unwrap();
+    let udp = net
+        .host("client")
+        .run(|| {
+            let socket = UdpSocket::bind((CLIENT, 0))?;
+            socket.send_to(b"lost", (SERVER, 9))
+        })
+        .unwrap();
+    assert_eq!(udp.unwrap(), 4);
+    let started = Instant::now();
+    let err = net
+        .host("client")
+        .run(|| {
+            TcpStream::connect_timeout(&SocketAddr::from((SERVER, 8085)), Duration::from_secs(20))
+        })
+        .unwrap()
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.raw_os_error(), Some(113), "EHOSTUNREACH wanted: {err}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "failed at once ({took:?}): {err}"
+    );
 }
 
 /// Median round trip of `n` UDP echoes client -> server -> client.
