@@ -113,6 +113,19 @@ pub enum Error {
         /// The hosts the fixture has.
         hosts: Vec<String>,
     },
+    /// A file this crate writes for a person (a packet capture) could not
+    /// be written. Unlike [`Error::Sys`], an `EACCES` here is the file's or
+    /// directory's mode, not a missing namespace privilege: the message
+    /// carries no privilege hint, and
+    /// [`is_permission_denied`](Error::is_permission_denied) is `false`.
+    File {
+        /// What was done (`write pcapng`).
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What the kernel answered (`EIO` if the error had no errno).
+        errno: Errno,
+    },
     /// A process started with [`Netns::spawn`](crate::Netns::spawn) could
     /// not be started, stopped or waited for, or did not get ready in time.
     Process {
@@ -143,10 +156,22 @@ impl Error {
         Error::sys(op, path.to_path_buf(), errno)
     }
 
+    /// An I/O error on a file of ours that is no namespace operation
+    /// ([`Error::File`]; no errno means EIO).
+    #[cfg_attr(not(feature = "capture"), allow(dead_code))]
+    pub(crate) fn file(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        let errno = e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error);
+        Error::File {
+            op,
+            path: path.to_path_buf(),
+            errno,
+        }
+    }
+
     /// The errno behind this error, if the kernel gave one.
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Sys { errno, .. } => Some(*errno),
+            Error::Sys { errno, .. } | Error::File { errno, .. } => Some(*errno),
             Error::Netlink { errno, .. } => *errno,
             Error::AlreadyExists { .. } => Some(Errno::EXIST),
             Error::Spawn(e) => e.raw_os_error().map(Errno::from_raw_os_error),
@@ -163,9 +188,11 @@ impl Error {
 
     /// Whether the operation failed for lack of privilege (`EPERM` or
     /// `EACCES`): the process lacks `CAP_SYS_ADMIN` (or `CAP_NET_ADMIN`) in the
-    /// user namespace that owns the network namespace.
+    /// user namespace that owns the network namespace. Never for
+    /// [`Error::File`]: a file's mode is not a namespace privilege.
     pub fn is_permission_denied(&self) -> bool {
-        matches!(self.errno(), Some(Errno::PERM | Errno::ACCESS))
+        !matches!(self, Error::File { .. })
+            && matches!(self.errno(), Some(Errno::PERM | Errno::ACCESS))
     }
 }
 
@@ -338,6 +365,10 @@ impl fmt::Display for Error {
                 }
             }
             Error::Leftover { path, problem } => return write!(f, "{}: {problem}", path.display()),
+            // The file's mode, not a namespace privilege: no hint.
+            Error::File { op, path, errno } => {
+                return write!(f, "{op} {}: {}", path.display(), ShowErrno(*errno))
+            }
         }
         if self.is_permission_denied() {
             let hint = DETECTED_HINT
@@ -410,6 +441,22 @@ mod tests {
         }
         assert!(!s.contains('\n'));
         assert!(e.is_permission_denied());
+    }
+
+    #[test]
+    fn a_file_error_carries_no_privilege_hint() {
+        crate::Privilege::get();
+        let e = Error::file(
+            "write pcapng",
+            std::path::Path::new("/t/captures/x.pcapng"),
+            &std::io::Error::from_raw_os_error(Errno::ACCESS.raw_os_error()),
+        );
+        assert_eq!(
+            e.to_string(),
+            "write pcapng /t/captures/x.pcapng: Permission denied (EACCES)"
+        );
+        assert_eq!(e.errno(), Some(Errno::ACCESS));
+        assert!(!e.is_permission_denied());
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub use wire::faults::{
 };
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
-pub use wire::handle::{FaultGuard, Partition, Wire};
+pub use wire::handle::{CarrierGuard, FaultGuard, Partition, Wire};
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::model::LaneStats;

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netns_test::{netns_test, Topology, CAPTURE_DIR_ENV, CAPTURE_ENV};
+use netns_test::{netns_test, Fixture, Network, Topology, CAPTURE_DIR_ENV, CAPTURE_ENV};
 use pcap_file::pcapng::{Block, PcapNgReader};
 
 /// Set in the child process only: makes the demo tests run (and fail).
@@ -220,5 +220,123 @@ fn demo_checks_its_own_capture_socket() {
 fn with_the_variable_a_test_has_one_capture_socket_and_thread() {
     let (text, path) = run_demo("demo_checks_its_own_capture_socket");
     assert!(text.contains("failing on purpose"), "{text}");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+/// client -- router -- server. In the demo's process the first link is
+/// carried (recorded by its forwarding thread when the building test's
+/// capture sees the network built); in this one it is plain, so that no
+/// forwarding thread holds sockets while `without_the_variable...` counts
+/// them.
+static LAB: Fixture<Network> = Fixture::new("nt-capture-lab", || {
+    let lab = Topology::new()
+        .host("client")
+        .router("router")
+        .host("server");
+    let lab = if std::env::var_os(DEMO_ENV).is_some() {
+        lab.wire("client", "eth0", "router", "eth0")
+    } else {
+        lab.link("client", "eth0", "router", "eth0")
+    };
+    lab.link("router", "eth1", "server", "eth0").build()
+});
+
+/// Every (host, link) of `LAB`.
+const LAB_INTERFACES: &[&str] = &[
+    "client/eth0",
+    "client/lo",
+    "router/eth0",
+    "router/eth1",
+    "router/lo",
+    "server/eth0",
+    "server/lo",
+];
+
+#[netns_test(fixture = LAB, host = "client")]
+fn demo_fixture_first() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    panic!("failing on purpose");
+}
+
+#[netns_test(fixture = LAB, host = "client")]
+fn demo_fixture_second() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    panic!("failing on purpose");
+}
+
+#[netns_test(fixture = LAB)]
+fn demo_fixture_without_host() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    panic!("failing on purpose");
+}
+
+#[test]
+fn every_fixture_test_captures_every_host_of_the_fixture_once() {
+    let dir =
+        std::env::temp_dir().join(format!("netns-test-capture-{}-fixture", std::process::id()));
+    // One process, one thread: the first test builds the fixture.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "demo_fixture_first",
+            "demo_fixture_second",
+            "demo_fixture_without_host",
+            "--test-threads=1",
+        ])
+        .env(DEMO_ENV, "1")
+        .env(CAPTURE_ENV, "all")
+        .env(CAPTURE_DIR_ENV, &dir)
+        .output()
+        .unwrap();
+    let text = common::output_text(&out);
+    for test in ["demo_fixture_first", "demo_fixture_second"] {
+        let (mut names, _) = read_pcapng(&dir.join(format!("{test}.pcapng")));
+        names.sort();
+        assert_eq!(names, LAB_INTERFACES, "{test}:\n{text}");
+    }
+    // A test without a host runs in a namespace of its own: its `lo`, and
+    // the fixture's hosts.
+    let (mut names, _) = read_pcapng(&dir.join("demo_fixture_without_host.pcapng"));
+    names.sort();
+    let mut want = LAB_INTERFACES.to_vec();
+    want.push("lo");
+    want.sort();
+    assert_eq!(names, want, "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn captures_fall_back_to_the_temp_directory_when_the_target_cannot_be_written() {
+    // A file where the target directory should be: nothing can be made
+    // under it, for root too (what a rootless run of a tree built by root
+    // meets as EACCES).
+    let target =
+        std::env::temp_dir().join(format!("netns-test-capture-{}-target", std::process::id()));
+    std::fs::write(&target, "not a directory").unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "demo_fails_after_a_connect_on_lo", "--nocapture"])
+        .env(DEMO_ENV, "1")
+        .env(CAPTURE_ENV, "failed")
+        .env_remove(CAPTURE_DIR_ENV)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    let text = common::output_text(&out);
+    std::fs::remove_file(&target).unwrap();
+    assert!(!text.contains("capture not written"), "{text}");
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("netns-test: capture: "))
+        .map(|p| PathBuf::from(p.trim()))
+        .unwrap_or_else(|| panic!("no capture path in the output:\n{text}"));
+    assert!(path.starts_with(std::env::temp_dir()), "{path:?}");
+    let (names, _) = read_pcapng(&path);
+    assert_eq!(names, ["lo"]);
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }

@@ -166,27 +166,77 @@ fn a_partition_times_connect_out_and_heal_lets_it_through() {
     listener.accept().unwrap();
 }
 
+fn ip_link(net: &Network, host: &str) -> String {
+    let out = net
+        .host(host)
+        .run(|| Command::new("ip").args(["link", "show", "eth0"]).output())
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn down_takes_the_carrier_and_up_gives_it_back() {
+fn down_takes_the_carrier_until_its_guard_drops() {
     let net = pair();
     let wire = net.wire("client", "eth0").unwrap();
-    let ip_link = |host: &str| {
-        let out = net
-            .host(host)
-            .run(|| Command::new("ip").args(["link", "show", "eth0"]).output())
-            .unwrap()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    wire.down().unwrap();
-    for host in ["client", "server"] {
-        let shown = ip_link(host);
+    {
+        let _down = wire.down().unwrap();
+        for host in ["client", "server"] {
+            let shown = ip_link(&net, host);
+            assert!(shown.contains("NO-CARRIER"), "{shown}");
+        }
+        // Guards nest: the inner one's drop leaves the carrier away.
+        drop(wire.down().unwrap());
+        let shown = ip_link(&net, "client");
         assert!(shown.contains("NO-CARRIER"), "{shown}");
     }
-    wire.up().unwrap();
-    let shown = ip_link("client");
+    let shown = ip_link(&net, "client");
     assert!(!shown.contains("NO-CARRIER"), "{shown}");
     assert_eq!(transfer(&net, 8083, 1000), 1000);
+}
+
+#[test]
+fn up_gives_the_carrier_back_before_the_guard_drops() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let down = wire.down().unwrap();
+    wire.up().unwrap();
+    let shown = ip_link(&net, "client");
+    assert!(!shown.contains("NO-CARRIER"), "{shown}");
+    drop(down);
+    assert_eq!(transfer(&net, 8084, 1000), 1000);
+}
+
+/// What `Wire::down`'s docs say: routes stay, a connect fails with
+/// `EHOSTUNREACH` once neighbour resolution gives up (seconds, not at
+/// once), a UDP send succeeds.
+#[test]
+fn after_down_a_connect_fails_with_ehostunreach_and_udp_sends_vanish() {
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _down = wire.down().unwrap();
+    let udp = net
+        .host("client")
+        .run(|| {
+            let socket = UdpSocket::bind((CLIENT, 0))?;
+            socket.send_to(b"lost", (SERVER, 9))
+        })
+        .unwrap();
+    assert_eq!(udp.unwrap(), 4);
+    let started = Instant::now();
+    let err = net
+        .host("client")
+        .run(|| {
+            TcpStream::connect_timeout(&SocketAddr::from((SERVER, 8085)), Duration::from_secs(20))
+        })
+        .unwrap()
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.raw_os_error(), Some(113), "EHOSTUNREACH wanted: {err}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "failed at once ({took:?}): {err}"
+    );
 }
 
 /// Median round trip of `n` UDP echoes client -> server -> client.
@@ -431,6 +481,18 @@ fn demo_fails_with_faults_set() {
     panic!("failing on purpose with {guard:?}");
 }
 
+/// Fails without setting a fault, run after `demo_fails_with_faults_set`
+/// in the same process.
+#[netns_test]
+fn demo_fails_without_faults() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let net = pair();
+    let _wire = net.wire("client", "eth0").unwrap();
+    panic!("failing on purpose without faults");
+}
+
 /// Runs the demo in a child; returns its output.
 fn run_demo(seed: Option<&str>) -> String {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
@@ -491,4 +553,42 @@ fn a_partition_cuts_only_the_wire_links_between_its_sides() {
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     let err = net.partition(&["a"], &["c"]).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+}
+
+#[test]
+fn a_failing_test_that_set_no_faults_prints_no_seed() {
+    // One process, one thread: the test with faults runs (and fails) first.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "demo_fails_with_faults_set",
+            "demo_fails_without_faults",
+            "--test-threads=1",
+        ])
+        .env(DEMO_ENV, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    // libtest shows each failure's output under its own heading.
+    let section = |name: &str| {
+        let heading = format!("---- {name} stdout ----");
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no {heading}:\n{text}"));
+        let rest = &text[start + heading.len()..];
+        let end = rest
+            .find("\n---- ")
+            .or_else(|| rest.find("\nfailures:"))
+            .unwrap_or(rest.len());
+        rest[..end].to_owned()
+    };
+    let with = section("demo_fails_with_faults_set");
+    assert!(with.contains("link faults drew from seed"), "{with}");
+    let without = section("demo_fails_without_faults");
+    assert!(
+        without.contains("failing on purpose without faults"),
+        "{without}"
+    );
+    assert!(!without.contains("link faults drew from seed"), "{without}");
 }

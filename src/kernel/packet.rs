@@ -304,9 +304,9 @@ pub(crate) fn realtime_now() -> Duration {
 }
 
 #[cfg(feature = "capture")]
-/// `if_nameindex()`: the names of the links of the calling thread's
-/// namespace, in index order.
-pub(crate) fn link_names() -> Result<Vec<String>> {
+/// `if_nameindex()`: the indexes and names of the links of the calling
+/// thread's namespace, in index order.
+pub(crate) fn links() -> Result<Vec<(u32, String)>> {
     // SAFETY: if_nameindex returns an array ended by a zero entry, or NULL.
     let list = unsafe { libc::if_nameindex() };
     if list.is_null() {
@@ -319,7 +319,7 @@ pub(crate) fn link_names() -> Result<Vec<String>> {
     unsafe {
         while (*at).if_index != 0 {
             let name = std::ffi::CStr::from_ptr((*at).if_name);
-            names.push(name.to_string_lossy().into_owned());
+            names.push(((*at).if_index, name.to_string_lossy().into_owned()));
             at = at.add(1);
         }
         libc::if_freenameindex(list);

@@ -2,13 +2,9 @@
 //! output.
 //!
 //! A process's stdout and stderr go to one file,
-//! `<target dir>/netns-test/logs/<test>/<program>-<pid>.log`. The target
-//! directory is `CARGO_TARGET_DIR` if set, else the one the test binary was
-//! built in (`target/<profile>/deps/<binary>` gives `target`); where that
-//! cannot be written (a rootless run of a tree built by root), a directory
-//! `netns-test-logs-<pid>` in the temporary directory. Run as root in a
-//! target directory that is another user's (the `sudo -E` runner), what is
-//! made there is given to that user. The test is the name
+//! `<target dir>/netns-test/logs/<test>/<program>-<pid>.log` (where the
+//! target directory is, and where logs go when it cannot be written:
+//! `artifacts.rs`, shared with packet captures). The test is the name
 //! of the spawning thread (libtest and the harness name a test's thread, and
 //! the namespace thread, after the test), or `fixture-<NAME>` during a suite
 //! fixture's setup.
@@ -17,12 +13,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use parking_lot::Mutex;
+
+use crate::process::artifacts::Artifacts;
 
 /// How many lines of each log a failing test shows.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -106,66 +103,15 @@ pub(crate) fn current_key() -> String {
 
 /// The directory all logs go under, and the owner to give what is made in
 /// it (see [`adopt`]).
-fn root() -> &'static (PathBuf, Option<(u32, u32)>) {
-    static ROOT: OnceLock<(PathBuf, Option<(u32, u32)>)> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .or_else(target_dir_of_binary);
-        if let Some(target) = target {
-            let dir = target.join("netns-test").join("logs");
-            if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
-                // Run as root (the `sudo -E` runner) in a user's target
-                // directory: what we make there is the user's.
-                // (Every process of the run decides for itself: compare
-                // with our own uid, not with what an earlier one made.)
-                let (uid, _) = crate::kernel::effective_ids();
-                let owner = match std::fs::metadata(&target) {
-                    Ok(t) if t.uid() != uid => Some((t.uid(), t.gid())),
-                    _ => None,
-                };
-                let root = (dir, owner);
-                adopt_in(&root, &target.join("netns-test"));
-                adopt_in(&root, &root.0);
-                return root;
-            }
-        }
-        let dir = std::env::temp_dir().join(format!("netns-test-logs-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        (dir, None)
-    })
-}
-
-fn adopt_in(root: &(PathBuf, Option<(u32, u32)>), path: &Path) {
-    if let Some((uid, gid)) = root.1 {
-        let _ = crate::kernel::chown::chown(path, uid, gid);
-    }
+fn root() -> &'static Artifacts {
+    static ROOT: OnceLock<Artifacts> = OnceLock::new();
+    ROOT.get_or_init(|| Artifacts::locate("logs"))
 }
 
 /// Gives `path` (made under the log directory) to the owner of the target
 /// directory, if that is not us.
 fn adopt(path: &Path) {
-    adopt_in(root(), path);
-}
-
-fn writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".probe-{}", std::process::id()));
-    let ok = File::create(&probe).is_ok();
-    let _ = std::fs::remove_file(&probe);
-    ok
-}
-
-/// `target/<profile>/deps/<binary>` (tests, benches) or
-/// `target/<profile>/<binary>`: `target`.
-fn target_dir_of_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    let profile = if dir.file_name()? == "deps" || dir.file_name()? == "examples" {
-        dir.parent()?
-    } else {
-        dir
-    };
-    Some(profile.parent()?.to_path_buf())
+    root().adopt(path);
 }
 
 /// A file or directory name made of `s`: `/` and control characters replaced.
@@ -186,7 +132,7 @@ fn file_name(s: &str) -> String {
 pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let key = current_key();
-    let dir = root().0.join(file_name(&key));
+    let dir = root().dir.join(file_name(&key));
     std::fs::create_dir_all(&dir)?;
     adopt(&dir);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);

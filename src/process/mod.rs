@@ -27,6 +27,7 @@
 //! (`daemon(3)`, `setsid`) escapes the group signals. Run daemons in the
 //! foreground (`nginx -g 'daemon off;'`, `dnsmasq -k`, `socat` as is).
 
+pub(crate) mod artifacts;
 mod log;
 mod ready;
 mod spawner;

@@ -325,6 +325,9 @@ pub trait SuiteFixture: Sync {
     fn hold(&'static self, exclusive: bool) -> Result<FixtureGuard<'static>>;
     /// Builds (once) and finds `host`'s namespace.
     fn host_netns(&'static self, host: &str) -> Result<&'static Netns>;
+    /// Builds (once) and lists every host with its namespace (what a
+    /// fixture test's capture holds).
+    fn hosts(&'static self) -> Result<Vec<(String, &'static Netns)>>;
 }
 
 impl<T, E> SuiteFixture for Fixture<T, E>
@@ -352,6 +355,15 @@ where
             host: host.to_owned(),
             hosts: value.host_names(),
         })
+    }
+
+    fn hosts(&'static self) -> Result<Vec<(String, &'static Netns)>> {
+        let value = self.get()?;
+        Ok(value
+            .host_names()
+            .into_iter()
+            .filter_map(|host| Some((host.clone(), value.netns(&host)?)))
+            .collect())
     }
 }
 

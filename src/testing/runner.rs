@@ -266,12 +266,11 @@ where
     F: FnOnce() -> R + Send + 'static,
 {
     let _hold = fixture.hold(opts.exclusive)?;
+    // Every host of the fixture, each link once, whoever built it.
+    #[cfg(feature = "wire")]
+    crate::wire::capture_fixture(|| fixture.hosts());
     match opts.host {
-        Some(host) => fixture.host_netns(host)?.run(move || {
-            #[cfg(feature = "wire")]
-            crate::wire::capture_here(host);
-            f().into_output()
-        }),
+        Some(host) => fixture.host_netns(host)?.run(move || f().into_output()),
         None => {
             fixture.build()?;
             run_anonymous(f)

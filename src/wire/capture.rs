@@ -13,6 +13,7 @@
 //!   the frame was read, in nanoseconds (`if_tsresol` 9).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,10 @@ struct WireEnd {
 struct Sources {
     sockets: Vec<Source>,
     wires: Vec<WireEnd>,
+    /// (namespace inode, ifindex) of every link captured: a link added
+    /// twice (a test's host that is also a host of a network it built, a
+    /// fixture built by the test) is one interface.
+    seen: HashSet<(u64, u32)>,
 }
 
 pub(crate) struct Inner {
@@ -130,80 +135,98 @@ impl Capture {
         })
     }
 
-    /// Captures every link of `netns` as it is now, named `label/link`.
+    /// Captures every link of `netns` as it is now, named `label/link`. A
+    /// link this capture already has (the same namespace and interface
+    /// index, under any label) is not added again.
     ///
     /// # Errors
     /// [`Error::Sys`] from `socket`/`bind` (`EPERM` without
     /// `CAP_NET_RAW` in the namespace's user namespace).
     pub fn netns(&self, label: &str, netns: &Netns) -> Result<()> {
-        let sockets = netns.run(open_all)??;
-        self.add_sockets(label, sockets)
+        add_netns(&self.inner, label, netns)
     }
 
     /// Captures every link of every host of `net`: wire links from their
-    /// forwarding thread, the others with `AF_PACKET` sockets.
+    /// forwarding thread, the others with `AF_PACKET` sockets. Links this
+    /// capture already has are not added again.
     ///
     /// # Errors
     /// As [`Capture::netns`].
     pub fn network(&self, net: &Network) -> Result<()> {
         add_network(&self.inner, net)
     }
+}
 
-    fn add_sockets(&self, label: &str, sockets: Vec<(String, OwnedFd)>) -> Result<()> {
-        add_sockets(&self.inner, label, sockets)
-    }
+/// Every link of `netns` not captured yet, as `label/link`.
+pub(crate) fn add_netns(inner: &Arc<Inner>, label: &str, netns: &Netns) -> Result<()> {
+    let (inner, label) = (inner.clone(), label.to_owned());
+    netns.run(move || add_here(&inner, &label, &[]))?
 }
 
 pub(crate) fn add_network(inner: &Arc<Inner>, net: &Network) -> Result<()> {
-    let mut wire_ends = Vec::new();
-    for carried in net.carriers() {
-        let Some(link) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
-            continue;
-        };
-        let shared = &link.shared;
-        shared
-            .tap
-            .lock()
-            .get_or_insert_with(|| Tap::new(ring_limit()));
-        let mut sources = inner.sources.lock();
-        for end in 0..2 {
-            sources.wires.push(WireEnd {
-                shared: shared.clone(),
-                end,
-                name: shared.names[end].clone(),
-            });
-            wire_ends.push(shared.names[end].clone());
-        }
-    }
     for host in net.hosts() {
-        let sockets = net.host(host).run(open_all)??;
-        let sockets = sockets
-            .into_iter()
-            .filter(|(link, _)| !wire_ends.contains(&format!("{host}/{link}")))
-            .collect();
-        add_sockets(inner, host, sockets)?;
+        // The wire links this host ends: recorded by their forwarding
+        // thread, not by a socket.
+        let mut wires = Vec::new();
+        for carried in net.carriers() {
+            let Some(link) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
+                continue;
+            };
+            for (end, (h, l)) in [&carried.a, &carried.b].into_iter().enumerate() {
+                if h == host {
+                    wires.push((l.clone(), link.shared.clone(), end));
+                }
+            }
+        }
+        let (inner, label) = (inner.clone(), host.to_owned());
+        net.host(host)
+            .run(move || add_here(&inner, &label, &wires))??;
     }
     Ok(())
 }
 
-pub(crate) fn add_sockets(
+/// Adds the links of the calling thread's namespace that `inner` does not
+/// capture yet (by namespace inode and ifindex), as `label/link` (`link`
+/// alone for an empty label): the ends of `wires` (link name, wire link,
+/// end) from their forwarding thread, the others through `AF_PACKET`.
+pub(crate) fn add_here(
     inner: &Arc<Inner>,
     label: &str,
-    sockets: Vec<(String, OwnedFd)>,
+    wires: &[(String, Arc<Shared>, usize)],
 ) -> Result<()> {
-    {
-        let mut sources = inner.sources.lock();
-        for (link, socket) in sockets {
-            sources.sockets.push(Source {
-                name: if label.is_empty() {
-                    link
-                } else {
-                    format!("{label}/{link}")
-                },
-                socket: Some(Arc::new(socket)),
-                ring: Ring::new(ring_limit()),
-            });
+    let path = crate::kernel::thread_netns_path();
+    let ns = crate::kernel::stat_id(&path)?.map_or(0, |(_, ino)| ino);
+    let name = |link: &str| {
+        if label.is_empty() {
+            link.to_owned()
+        } else {
+            format!("{label}/{link}")
         }
+    };
+    for (index, link) in packet::links()? {
+        if !inner.sources.lock().seen.insert((ns, index)) {
+            continue;
+        }
+        if let Some((_, shared, end)) = wires.iter().find(|(l, _, _)| *l == link) {
+            shared
+                .tap
+                .lock()
+                .get_or_insert_with(|| Tap::new(ring_limit()));
+            inner.sources.lock().wires.push(WireEnd {
+                shared: shared.clone(),
+                end: *end,
+                name: name(&link),
+            });
+            continue;
+        }
+        // `lo` shows each packet twice (sent and received) unless outgoing
+        // copies are skipped; other links show both directions.
+        let socket = packet::packet_socket(&link, link != "lo")?;
+        inner.sources.lock().sockets.push(Source {
+            name: name(&link),
+            socket: Some(Arc::new(socket)),
+            ring: Ring::new(ring_limit()),
+        });
     }
     let mut thread = inner.thread.lock();
     if thread.is_none() {
@@ -223,11 +246,11 @@ impl Capture {
     /// frames in time order.
     ///
     /// # Errors
-    /// [`Error::Sys`] naming the path if it cannot be written.
+    /// [`Error::File`] naming the path if it cannot be written.
     pub fn write_pcapng(self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let interfaces = self.stop();
-        write_file(path, &interfaces).map_err(|e| Error::io("write pcapng", path, &e))
+        write_file(path, &interfaces).map_err(|e| Error::file("write pcapng", path, &e))
     }
 
     /// Stops the thread, takes the sockets' last frames and the wire links'
@@ -272,18 +295,6 @@ impl Drop for Capture {
             *wire.shared.tap.lock() = None;
         }
     }
-}
-
-/// `AF_PACKET` sockets on every link of the calling thread's namespace.
-pub(crate) fn open_all() -> Result<Vec<(String, OwnedFd)>> {
-    let mut out = Vec::new();
-    for link in packet::link_names()? {
-        // `lo` shows each packet twice (sent and received) unless outgoing
-        // copies are skipped; other links show both directions.
-        let socket = packet::packet_socket(&link, link != "lo")?;
-        out.push((link, socket));
-    }
-    Ok(out)
 }
 
 fn drain(socket: &OwnedFd, ring: &mut Ring) {

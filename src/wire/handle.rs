@@ -197,6 +197,11 @@ impl<'n> Wire<'n> {
     /// Cuts the link both ways (every frame dropped) until the guard drops.
     /// The hosts still see the link up: connections time out, as behind a
     /// broken switch. For a link that goes down, see [`Wire::down`].
+    ///
+    /// Infallible, so it returns the guard itself (no `Result`, no
+    /// `.unwrap()`): a cut is a counter the forwarding thread reads, no
+    /// request to the kernel. Cuts nest: the link carries frames again when
+    /// the last guard drops.
     #[must_use = "the cut is healed when the guard drops"]
     pub fn cut(&self) -> FaultGuard<'n> {
         let mut lanes = self.link.shared.lanes.lock();
@@ -209,23 +214,58 @@ impl<'n> Wire<'n> {
         }
     }
 
-    /// Takes the link's carrier away, as when its cable is pulled: the ends
-    /// in the wire namespace go down (`RTM_SETLINK` without `IFF_UP`), so
-    /// both hosts see their link `NO-CARRIER`, and their routes over it stop
-    /// working at once (`ENETUNREACH`, not a timeout).
+    /// Takes the link's carrier away, as when its cable is pulled, until
+    /// the guard drops (or [`Wire::up`]): the ends in the wire namespace go
+    /// down (`RTM_SETLINK` without `IFF_UP`), so both hosts see their link
+    /// `NO-CARRIER` (operstate `DOWN`, `LOWER_UP` off).
+    ///
+    /// What a host's traffic over the link does then: carrier loss does not
+    /// remove the host's addresses or routes (only its own end going
+    /// administratively down would; they are marked `linkdown` and still
+    /// used unless `net.ipv4.conf.*.ignore_routes_with_linkdown` is 1), and
+    /// the kernel flushes the link's neighbour entries. So sends still go
+    /// out over the link and are lost there: a TCP `connect` fails with
+    /// `EHOSTUNREACH` after 3 to 4 s, when neighbour resolution gives up
+    /// (ARP/NDP probes), or times out first if its own timeout is shorter;
+    /// a UDP `send` succeeds and the datagram vanishes. Not `ENETUNREACH`
+    /// at once: that would take the hosts' ends down, which removes their
+    /// routes (and IPv6 addresses) and leaves a test to put them back.
+    ///
+    /// Guards nest: the carrier comes back when the last one drops, or at
+    /// once with [`Wire::up`].
     ///
     /// # Errors
-    /// [`Error::Netlink`] from the request.
-    pub fn down(&self) -> Result<()> {
-        self.link.wire_ns.set_down(END_A)?;
-        self.link.wire_ns.set_down(END_B)
+    /// [`Error::Netlink`] from the request; the carrier is given back
+    /// then.
+    #[must_use = "the carrier comes back when the guard drops"]
+    pub fn down(&self) -> Result<CarrierGuard<'n>> {
+        let mut downs = self.link.shared.downs.lock();
+        let result = self
+            .link
+            .wire_ns
+            .set_down(END_A)
+            .and_then(|()| self.link.wire_ns.set_down(END_B));
+        if let Err(e) = result {
+            if *downs == 0 {
+                let _ = self.up_now();
+            }
+            return Err(e);
+        }
+        *downs += 1;
+        Ok(CarrierGuard { link: self.link })
     }
 
-    /// Gives the carrier back ([`Wire::down`]).
+    /// Gives the carrier back now, whatever [`Wire::down`] guards are still
+    /// alive (their drop then changes nothing).
     ///
     /// # Errors
     /// [`Error::Netlink`] from the request.
     pub fn up(&self) -> Result<()> {
+        *self.link.shared.downs.lock() = 0;
+        self.up_now()
+    }
+
+    fn up_now(&self) -> Result<()> {
         self.link.wire_ns.set_up(END_A)?;
         self.link.wire_ns.set_up(END_B)
     }
@@ -305,6 +345,41 @@ impl Drop for FaultGuard<'_> {
                 for lane in lanes.iter_mut() {
                     lane.cuts = lane.cuts.saturating_sub(1);
                 }
+            }
+        }
+    }
+}
+
+/// Gives a wire link its carrier back when dropped ([`Wire::down`]), if
+/// it is the last such guard and [`Wire::up`] has not done so already.
+#[must_use = "the carrier comes back when the guard drops"]
+pub struct CarrierGuard<'n> {
+    link: &'n WireLink,
+}
+
+impl fmt::Debug for CarrierGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CarrierGuard")
+            .field("link", &self.link.shared.names)
+            .field("downs", &*self.link.shared.downs.lock())
+            .finish()
+    }
+}
+
+impl Drop for CarrierGuard<'_> {
+    fn drop(&mut self) {
+        let mut downs = self.link.shared.downs.lock();
+        if *downs == 0 {
+            return; // `Wire::up` gave it back already
+        }
+        *downs -= 1;
+        if *downs == 0 {
+            let wire = Wire {
+                link: self.link,
+                end: 0,
+            };
+            if let Err(e) = wire.up_now() {
+                eprintln!("netns-test: the carrier of a wire link could not be given back: {e}");
             }
         }
     }

@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     pub(crate) names: [String; 2],
     /// Where frames are recorded for a capture file, while one is taken.
     pub(crate) tap: Mutex<Option<Tap>>,
+    /// How many [`CarrierGuard`](crate::wire::handle::CarrierGuard)s keep
+    /// the carrier away; it comes back when the last one drops.
+    pub(crate) downs: Mutex<usize>,
 }
 
 /// A wire link of a [`Network`](crate::Network), made by
@@ -113,6 +116,7 @@ impl WireLink {
             lanes: Mutex::new([lane(0), lane(1)]),
             names,
             tap: Mutex::new(None),
+            downs: Mutex::new(0),
         });
         let stop = Arc::new(packet::eventfd()?);
         let thread = {

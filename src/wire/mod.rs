@@ -4,7 +4,9 @@
 //! (`capture`, with the `capture` feature). Above the network layer, below
 //! test integration (ARCHITECTURE.md 1 and 2.10).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use parking_lot::Mutex;
+
+use crate::Netns;
 
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
@@ -16,24 +18,31 @@ pub(crate) mod model;
 pub(crate) mod per_test;
 pub(crate) mod tap;
 
-/// Whether a fault was set in this process, so a failing test's message
-/// names the seed.
-static SEEDS_USED: AtomicBool = AtomicBool::new(false);
+/// Tests running now (by the name of their threads: the runner's and the
+/// body's), and whether each set a fault ([`Wire::set`](crate::Wire::set))
+/// since it started, so that only its failure names the seed.
+static SEEDED: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
 
+/// Called when a fault is set: marks the test the calling thread is named
+/// after, if one is running.
 pub(crate) fn seeds_used() {
-    SEEDS_USED.store(true, Ordering::Relaxed);
+    let thread = std::thread::current();
+    let Some(name) = thread.name() else { return };
+    for (test, used) in SEEDED.lock().iter_mut() {
+        if test == name {
+            *used = true;
+        }
+    }
 }
 
 /// What a failing test's message gets from this layer: the seed its faults
-/// drew from (if it set any) and how to replay it.
-pub(crate) fn failure_note() -> Option<String> {
-    SEEDS_USED.load(Ordering::Relaxed).then(|| {
-        let seed = faults::fault_seed();
-        format!(
-            "netns-test: link faults drew from seed {seed}; replay with {}={seed}",
-            faults::SEED_ENV
-        )
-    })
+/// drew from and how to replay it.
+pub(crate) fn failure_note() -> String {
+    let seed = faults::fault_seed();
+    format!(
+        "netns-test: link faults drew from seed {seed}; replay with {}={seed}",
+        faults::SEED_ENV
+    )
 }
 
 /// What the runner holds while a test runs: the test's capture, if
@@ -41,15 +50,20 @@ pub(crate) fn failure_note() -> Option<String> {
 pub(crate) struct TestWatch {
     #[cfg(feature = "capture")]
     capture: Option<per_test::TestCapture>,
+    /// The test's (thread's) name, in [`SEEDED`].
+    test: String,
     done: bool,
 }
 
 impl TestWatch {
     /// Called by the runner on the test's thread before the body starts.
-    pub(crate) fn start(_forced: bool) -> TestWatch {
+    pub(crate) fn start(forced: bool) -> TestWatch {
+        let test = std::thread::current().name().unwrap_or("").to_owned();
+        SEEDED.lock().push((test.clone(), false));
         TestWatch {
             #[cfg(feature = "capture")]
-            capture: per_test::start(_forced),
+            capture: per_test::start(forced),
+            test,
             done: false,
         }
     }
@@ -66,11 +80,18 @@ impl TestWatch {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
+        let seeded = {
+            let mut seeded = SEEDED.lock();
+            let at = seeded.iter().position(|(t, _)| *t == self.test);
+            at.is_some_and(|at| seeded.swap_remove(at).1)
+        };
         let mut notes = Vec::new();
         #[cfg(feature = "capture")]
         notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
         if failed {
-            notes.extend(failure_note());
+            if seeded {
+                notes.push(failure_note());
+            }
             for note in notes {
                 eprintln!("{note}");
             }
@@ -89,4 +110,15 @@ impl Drop for TestWatch {
 pub(crate) fn capture_here(_label: &str) {
     #[cfg(feature = "capture")]
     per_test::here(_label);
+}
+
+/// Adds every host of a suite fixture (what `_hosts` returns; called only
+/// if the calling thread's test is captured) to the test's capture: a
+/// fixture test's capture holds all of its fixture's hosts, whoever built
+/// it (README, "Faults and capture").
+pub(crate) fn capture_fixture<'a>(
+    _hosts: impl FnOnce() -> crate::Result<Vec<(String, &'a Netns)>>,
+) {
+    #[cfg(feature = "capture")]
+    per_test::fixture_hosts(_hosts);
 }

@@ -3,14 +3,17 @@
 //! network it builds), written at its end (README, "Faults and capture").
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
+use crate::error::Result;
 use crate::network::topology::Network;
+use crate::process::artifacts::Artifacts;
 use crate::wire::capture::{
-    add_network, add_sockets, open_all, Capture, Inner, CAPTURE_DIR_ENV, CAPTURE_ENV,
+    add_here, add_netns, add_network, Capture, Inner, CAPTURE_DIR_ENV, CAPTURE_ENV,
 };
+use crate::Netns;
 
 /// When files are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +70,24 @@ pub(crate) fn start(forced: bool) -> Option<TestCapture> {
 /// starts) to its test's capture, as `label/link`.
 pub(crate) fn here(label: &str) {
     if let Some(inner) = current() {
-        if let Err(e) = open_all().and_then(|s| add_sockets(&inner, label, s)) {
+        if let Err(e) = add_here(&inner, label, &[]) {
             eprintln!("netns-test: capture of {label}: {e}");
         }
+    }
+}
+
+/// Adds every host of a suite fixture (`hosts` is called only if the test
+/// is captured) to the calling thread's test's capture, as `host/link`:
+/// every test of a fixture sees all of its hosts, whichever test built it.
+pub(crate) fn fixture_hosts<'a>(hosts: impl FnOnce() -> Result<Vec<(String, &'a Netns)>>) {
+    let Some(inner) = current() else { return };
+    let added = hosts().and_then(|hosts| {
+        hosts
+            .iter()
+            .try_for_each(|(host, netns)| add_netns(&inner, host, netns))
+    });
+    if let Err(e) = added {
+        eprintln!("netns-test: capture of the fixture's hosts: {e}");
     }
 }
 
@@ -92,18 +110,26 @@ impl TestCapture {
         if !failed && self.mode == Mode::Failed {
             return None;
         }
-        let path = file_for(&self.name);
+        let (path, artifacts) = file_for(&self.name);
         match self.capture.write_pcapng(&path) {
-            Ok(()) => Some(format!("netns-test: capture: {}", path.display())),
+            Ok(()) => {
+                if let Some(artifacts) = artifacts {
+                    artifacts.adopt(&path);
+                }
+                Some(format!("netns-test: capture: {}", path.display()))
+            }
+            // An I/O error on the file is `Error::File`: no namespace
+            // privilege hint.
             Err(e) => Some(format!("netns-test: capture not written: {e}")),
         }
     }
 }
 
-/// `TARGET/netns-test/captures/TEST.pcapng`: `NETNS_TEST_CAPTURE_DIR`,
-/// else `CARGO_TARGET_DIR`, else the `target` directory the test binary
-/// was built in (`target/debug/deps/NAME`), else the temp directory.
-pub(crate) fn file_for(test: &str) -> PathBuf {
+/// `DIR/TEST.pcapng`: `DIR` is `NETNS_TEST_CAPTURE_DIR` if set, else
+/// `netns-test/captures` in the target directory, or a temporary directory
+/// where that cannot be written (`process/artifacts.rs`, as for process
+/// logs); with that directory's owner to give the file to.
+pub(crate) fn file_for(test: &str) -> (PathBuf, Option<&'static Artifacts>) {
     let file: String = test
         .chars()
         .map(|c| {
@@ -114,18 +140,11 @@ pub(crate) fn file_for(test: &str) -> PathBuf {
             }
         })
         .collect();
-    let dir = std::env::var_os(CAPTURE_DIR_ENV)
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(|t| PathBuf::from(t).join("netns-test/captures"))
-        })
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            let deps = exe.parent()?;
-            let target = deps.parent()?.parent()?;
-            (deps.file_name()? == "deps").then(|| target.join("netns-test/captures"))
-        })
-        .unwrap_or_else(|| std::env::temp_dir().join("netns-test-captures"));
-    dir.join(format!("{file}.pcapng"))
+    let file = format!("{file}.pcapng");
+    if let Some(dir) = std::env::var_os(CAPTURE_DIR_ENV) {
+        return (PathBuf::from(dir).join(file), None);
+    }
+    static CAPTURES: OnceLock<Artifacts> = OnceLock::new();
+    let artifacts = CAPTURES.get_or_init(|| Artifacts::locate("captures"));
+    (artifacts.dir.join(file), Some(artifacts))
 }

@@ -1,0 +1,83 @@
+//! Where the files a test run leaves for a person go: process logs
+//! (`log.rs`) and packet captures (`src/wire/per_test.rs`) share it.
+//!
+//! `<target dir>/netns-test/<kind>`, the target directory being
+//! `CARGO_TARGET_DIR` if set, else the one the test binary was built in
+//! (`target/<profile>/deps/<binary>` gives `target`). Where that cannot be
+//! written (a rootless run of a tree built by root), a directory
+//! `netns-test-<kind>-<pid>` in the temporary directory. Run as root in a
+//! target directory that is another user's (the `sudo -E` runner), what is
+//! made there is given to that user ([`Artifacts::adopt`]).
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// A directory for one kind of per-test file, and the owner to give what
+/// is made in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Artifacts {
+    pub(crate) dir: PathBuf,
+    owner: Option<(u32, u32)>,
+}
+
+impl Artifacts {
+    /// The directory for `kind` (`logs`, `captures`), made if need be: see
+    /// the module.
+    pub(crate) fn locate(kind: &str) -> Artifacts {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .or_else(target_dir_of_binary);
+        if let Some(target) = target {
+            let dir = target.join("netns-test").join(kind);
+            if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
+                // Run as root (the `sudo -E` runner) in a user's target
+                // directory: what we make there is the user's.
+                // (Every process of the run decides for itself: compare
+                // with our own uid, not with what an earlier one made.)
+                let (uid, _) = crate::kernel::effective_ids();
+                let owner = match std::fs::metadata(&target) {
+                    Ok(t) if t.uid() != uid => Some((t.uid(), t.gid())),
+                    _ => None,
+                };
+                let artifacts = Artifacts { dir, owner };
+                artifacts.adopt(&target.join("netns-test"));
+                artifacts.adopt(&artifacts.dir);
+                return artifacts;
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("netns-test-{kind}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        Artifacts { dir, owner: None }
+    }
+
+    /// Gives `path` (made under the directory) to the owner of the target
+    /// directory, if that is not us.
+    pub(crate) fn adopt(&self, path: &Path) {
+        if let Some((uid, gid)) = self.owner {
+            let _ = crate::kernel::chown::chown(path, uid, gid);
+        }
+    }
+}
+
+/// Whether a file can be made in `dir` (access(2) would answer for the
+/// real, not the effective ids, and not for a read-only mount's quirks).
+fn writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".probe-{}", std::process::id()));
+    let ok = File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
+/// `target/<profile>/deps/<binary>` (tests, benches) or
+/// `target/<profile>/<binary>`: `target`.
+fn target_dir_of_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let profile = if dir.file_name()? == "deps" || dir.file_name()? == "examples" {
+        dir.parent()?
+    } else {
+        dir
+    };
+    Some(profile.parent()?.to_path_buf())
+}
