@@ -87,3 +87,48 @@ pub(crate) fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     std::process::abort()
 }
+
+/// The effective uid as the initial user namespace sees it: `geteuid()`
+/// mapped through `/proc/self/uid_map` (user_namespaces(7)). In a rootless
+/// test, uid 0 inside is the real user outside; as root, the map is the
+/// identity. The uid itself where the map cannot be read.
+pub(crate) fn initial_uid() -> u32 {
+    let uid = effective_ids().0;
+    let Ok(map) = std::fs::read_to_string("/proc/self/uid_map") else {
+        return uid;
+    };
+    map_uid(&map, uid).unwrap_or(uid)
+}
+
+/// `uid` through the lines `INSIDE OUTSIDE COUNT` of a uid_map.
+fn map_uid(map: &str, uid: u32) -> Option<u32> {
+    map.lines().find_map(|line| {
+        let mut fields = line.split_whitespace().map(str::parse::<u64>);
+        let (inside, outside, count) = (
+            fields.next()?.ok()?,
+            fields.next()?.ok()?,
+            fields.next()?.ok()?,
+        );
+        let offset = u64::from(uid).checked_sub(inside).filter(|o| *o < count)?;
+        u32::try_from(outside + offset).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_maps() {
+        assert_eq!(
+            map_uid("         0          0 4294967295\n", 1000),
+            Some(1000)
+        );
+        assert_eq!(
+            map_uid("         0      65534          1\n", 0),
+            Some(65534)
+        );
+        assert_eq!(map_uid("         0      65534          1\n", 5), None);
+        assert_eq!(map_uid("0 1000 1\n1 100000 65536\n", 2), Some(100001));
+    }
+}

@@ -5,7 +5,10 @@
 //! `CARGO_TARGET_DIR` if set, else the one the test binary was built in
 //! (`target/<profile>/deps/<binary>` gives `target`). Where that cannot be
 //! written (a rootless run of a tree built by root), a directory
-//! `netns-test-<kind>-<pid>` in the temporary directory. Run as root in a
+//! `netns-test-<kind>-uid<UID>` in the temporary directory, one per user
+//! (the user outside a rootless user namespace) and reused by later runs,
+//! so runs do not leave a directory each; if someone else owns that name,
+//! `netns-test-<kind>-<pid>`. Run as root in a
 //! target directory that is another user's (the `sudo -E` runner), what is
 //! made there is given to that user ([`Artifacts::adopt`]).
 
@@ -46,8 +49,22 @@ impl Artifacts {
                 return artifacts;
             }
         }
-        let dir = std::env::temp_dir().join(format!("netns-test-{kind}-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
+        let tmp = std::env::temp_dir();
+        let user = tmp.join(format!(
+            "netns-test-{kind}-uid{}",
+            crate::kernel::initial_uid()
+        ));
+        let _ = std::fs::create_dir(&user);
+        let (uid, _) = crate::kernel::effective_ids();
+        let ours = std::fs::symlink_metadata(&user)
+            .is_ok_and(|m| m.is_dir() && m.uid() == uid && writable(&user));
+        let dir = if ours {
+            user
+        } else {
+            let dir = tmp.join(format!("netns-test-{kind}-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&dir);
+            dir
+        };
         Artifacts { dir, owner: None }
     }
 
