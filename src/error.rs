@@ -102,6 +102,19 @@ pub enum Error {
         /// The setup's error (or panic) message.
         message: String,
     },
+    /// A process started with [`Netns::spawn`](crate::Netns::spawn) could
+    /// not be started, stopped or waited for, or did not get ready in time.
+    Process {
+        /// The program, as given to the command.
+        program: String,
+        /// Its pid, once it was started.
+        pid: Option<u32>,
+        /// What failed, with the process's exit status and the tail of its
+        /// log where it died.
+        message: String,
+        /// The errno, where one was the cause.
+        errno: Option<Errno>,
+    },
 }
 
 impl Error {
@@ -126,6 +139,7 @@ impl Error {
             Error::Netlink { errno, .. } => *errno,
             Error::AlreadyExists { .. } => Some(Errno::EXIST),
             Error::Spawn(e) => e.raw_os_error().map(Errno::from_raw_os_error),
+            Error::Process { errno, .. } => *errno,
             Error::Topology { source, .. } => source.errno(),
             Error::InvalidName { .. }
             | Error::NotNetns { .. }
@@ -287,6 +301,17 @@ impl fmt::Display for Error {
             Error::Topology { step, source } => return write!(f, "topology {step}: {source}"),
             Error::Fixture { name, message } => {
                 return write!(f, "fixture {name} could not be built: {message}")
+            }
+            Error::Process {
+                program,
+                pid,
+                message,
+                ..
+            } => {
+                return match pid {
+                    Some(pid) => write!(f, "{program} (pid {pid}): {message}"),
+                    None => write!(f, "{program}: {message}"),
+                }
             }
             Error::Leftover { path, problem } => return write!(f, "{}: {problem}", path.display()),
         }

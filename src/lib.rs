@@ -39,6 +39,19 @@
 //! inherit the namespace; threads that existed before (a global thread pool,
 //! a runtime built outside the test) stay in theirs.
 //!
+//! Files follow suit: `/proc/thread-self/net/*` shows the calling thread's
+//! namespace, but `/proc/net/*` and `/proc/self/net/*` show the main
+//! thread's (the host's), and `/sys/class/net` the namespace of whoever
+//! mounted sysfs. Use [`Netns::links`] (with [`Link::stats`]) for links and
+//! counters.
+//!
+//! # Processes
+//! [`Netns::spawn`] starts a program in a namespace from any thread and
+//! returns a [`Process`] guard: stopped (whole process group) when dropped,
+//! logged per test (the tail shows in a failing test's output), waited for
+//! until it listens ([`Process::wait_for`], from the kernel's socket table),
+//! and killed by the kernel if the test process dies first.
+//!
 //! # Privileges
 //! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
 //! as yourself and run the test binaries with the `sudo -E` runner of
@@ -74,6 +87,8 @@ mod network;
 #[cfg(target_os = "linux")]
 mod privilege;
 #[cfg(target_os = "linux")]
+mod process;
+#[cfg(target_os = "linux")]
 mod testing;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 mod wire;
@@ -91,7 +106,7 @@ pub use network::addr::Addr;
 #[cfg(target_os = "linux")]
 pub use network::dump::State;
 #[cfg(target_os = "linux")]
-pub use network::link::{validate_link_name, Link, MAX_LINK_NAME_LEN};
+pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};
 #[cfg(target_os = "linux")]
 pub use network::route::Route;
 #[cfg(target_os = "linux")]
@@ -100,6 +115,8 @@ pub use network::topology::{Network, Topology};
 pub use privilege::rootless::ROOTLESS_ENV;
 #[cfg(target_os = "linux")]
 pub use privilege::{Privilege, Unavailable};
+#[cfg(target_os = "linux")]
+pub use process::{Listening, Process, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]

@@ -261,30 +261,37 @@ fn two_processes_use_the_same_named_fixture() {
 // ---- Exclusive use across processes ----------------------------------------
 
 #[netns_test(fixture = LAB, host = "client")]
-#[ignore = "fixture: run by exclusive_use_holds_off_other_processes"]
+#[ignore = "fixture: run by anonymous_fixture_copies_do_not_wait_for_each_other"]
 fn fixture_lab_user() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    println!("entered at {}", now.as_millis());
+    println!("entered at {}", now_ms());
 }
 
-/// While this process holds LAB exclusively, a test of LAB in another
-/// process waits (the `flock` on the fixture's lock file); it enters only
-/// after the release.
-#[test]
-fn exclusive_use_holds_off_other_processes() {
-    let hold = LAB.lock(true).unwrap();
+#[netns_test(fixture = NAMED, host = "client", exclusive)]
+#[ignore = "fixture: run by exclusive_use_of_a_named_fixture_holds_off_other_processes"]
+fn fixture_named_exclusive_user() {
+    println!("entered at {}", now_ms());
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Holds `fixture` exclusively (in-process lock and `flock`) for 500 ms
+/// while another process runs `test`; returns when that test entered and
+/// when the hold was released (ms since the epoch).
+fn entered_and_released<T: Send + Sync>(fixture: &Fixture<T>, test: &str) -> (u128, u128) {
+    let hold = fixture.lock(true).unwrap();
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "fixture_lab_user", "--nocapture"])
+        .args(["--ignored", "--exact", test, "--nocapture"])
         .env(FIXTURE_ENV, "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let released = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
+    let released = now_ms();
     drop(hold);
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -296,9 +303,29 @@ fn exclusive_use_holds_off_other_processes() {
         .trim()
         .parse()
         .unwrap();
+    (entered, released)
+}
+
+/// Hosts with names (`Topology::named`) are visible to other processes:
+/// while this process holds NAMED exclusively, an `exclusive` test of NAMED
+/// in another process waits (the `flock` on the fixture's lock file).
+#[test]
+fn exclusive_use_of_a_named_fixture_holds_off_other_processes() {
+    let (entered, released) = entered_and_released(&NAMED, "fixture_named_exclusive_user");
     assert!(
-        entered >= released.as_millis(),
-        "entered at {entered}, released at {}",
-        released.as_millis()
+        entered >= released,
+        "entered at {entered}, released at {released}"
+    );
+}
+
+/// Anonymous hosts are private to a process (under cargo-nextest, each test
+/// process has its own copy): a test of LAB in another process does not
+/// wait for this process's hold.
+#[test]
+fn anonymous_fixture_copies_do_not_wait_for_each_other() {
+    let (entered, released) = entered_and_released(&LAB, "fixture_lab_user");
+    assert!(
+        entered < released,
+        "entered at {entered}, after the release at {released}"
     );
 }

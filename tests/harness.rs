@@ -126,6 +126,29 @@ mod nested {
         }
     }
 
+    /// Armed, it fails after its daemon wrote to its log: the failure shows
+    /// the log's tail.
+    #[netns_test]
+    #[ignore = "fixture"]
+    fn fixture_daemon_log() {
+        if fixture_armed() {
+            let ns = netns_test::Netns::current().unwrap();
+            let daemon = ns
+                .spawn(
+                    std::process::Command::new("sh")
+                        .args(["-c", "echo harness-marker-99; exec sleep 30"]),
+                )
+                .unwrap();
+            while !std::fs::read_to_string(daemon.log_path())
+                .unwrap_or_default()
+                .contains("harness-marker-99")
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            panic!("failing after the daemon spoke");
+        }
+    }
+
     #[netns_test]
     #[ignore = "fixture"]
     fn fixture_panic() {
@@ -235,6 +258,65 @@ mod named_fixture {
     #[netns_test(fixture = LAB, host = "server")]
     fn server_runs_in_its_named_host() {
         runs_in_named_host("server");
+    }
+}
+
+/// A suite fixture whose value holds a daemon and records its drop: with
+/// `NETNS_TEST_SERVICES_RECORD=DIR` (harness_cli.rs, ci/test), lines
+/// `daemon PID` and `drop PID` go to `DIR/<this process's pid>.log`, for a
+/// check that the harness drops the value once and the daemon is gone.
+mod counted {
+    use super::*;
+    use std::io::Write;
+    use std::process::Command;
+
+    fn record(line: &str) {
+        if let Some(dir) = std::env::var_os("NETNS_TEST_SERVICES_RECORD") {
+            let path = std::path::Path::new(&dir).join(format!("{}.log", std::process::id()));
+            let mut file = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            writeln!(file, "{line}").unwrap();
+        }
+    }
+
+    struct Counted {
+        daemon: netns_test::Process,
+        net: Network,
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            record(&format!("drop {}", self.daemon.pid()));
+        }
+    }
+
+    impl netns_test::Hosts for Counted {
+        fn netns(&self, host: &str) -> Option<&netns_test::Netns> {
+            self.net.netns(host)
+        }
+        fn host_names(&self) -> Vec<String> {
+            self.net.host_names()
+        }
+    }
+
+    static COUNTED: Fixture<Counted> = Fixture::new("nt-harness-counted", || {
+        let net = Topology::new().host("a").build()?;
+        let daemon = net.host("a").spawn(Command::new("sleep").arg("300"))?;
+        record(&format!("daemon {}", daemon.pid()));
+        Ok(Counted { daemon, net })
+    });
+
+    #[netns_test(fixture = COUNTED, host = "a")]
+    fn first_user() {
+        record(&format!("use {}", COUNTED.get().unwrap().daemon.pid()));
+    }
+
+    #[netns_test(fixture = COUNTED, host = "a", exclusive)]
+    fn second_user() {
+        record(&format!("use {}", COUNTED.get().unwrap().daemon.pid()));
     }
 }
 

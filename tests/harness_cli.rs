@@ -20,10 +20,13 @@ use std::time::SystemTime;
 fn all_tests() -> Vec<&'static str> {
     let mut tests = vec![
         "binds_a_fixed_port_in_its_own_namespace",
+        "counted::first_user",
+        "counted::second_user",
         "ignored_runs_only_when_asked",
         "named_fixture::client_runs_in_its_named_host_and_reaches_the_server",
         "named_fixture::server_runs_in_its_named_host",
         "named_namespace_is_visible_while_the_test_runs",
+        "nested::fixture_daemon_log",
         "nested::fixture_panic",
         "nested::fixture_result_err",
         "nested::fixture_should_panic_wrong_message",
@@ -48,6 +51,7 @@ const NAMED: &str = "named_namespace_is_visible_while_the_test_runs";
 
 const IGNORED: &[&str] = &[
     "ignored_runs_only_when_asked",
+    "nested::fixture_daemon_log",
     "nested::fixture_panic",
     "nested::fixture_result_err",
     "nested::fixture_should_panic_wrong_message",
@@ -402,6 +406,17 @@ fn failures_are_reported_as_libtest_reports_them() {
         text.contains("thread 'nested::fixture_panic'") && text.contains("panicked at"),
         "{text}"
     );
+    // The tail of the log of the daemon it started, with the path.
+    let text = armed("nested::fixture_daemon_log");
+    assert!(
+        text.contains("test panicked: failing after the daemon spoke"),
+        "{text}"
+    );
+    assert!(
+        text.contains("netns-test: last lines of sh-") && text.contains("  | harness-marker-99"),
+        "{text}"
+    );
+    assert!(text.contains("/nested::fixture_daemon_log/sh-"), "{text}");
     let text = armed("nested::fixture_should_panic_wrong_message");
     assert!(
         text.contains("panic did not contain expected string")
@@ -485,4 +500,61 @@ fn under_nextest_tests_that_cannot_run_fail_unless_told_otherwise() {
         outcome(&text, name).starts_with("ignored (cannot make"),
         "{text}"
     );
+}
+
+/// The harness drops a fixture's value once, after its last test, and the
+/// daemon the value holds is gone when the process has exited.
+#[test]
+fn the_harness_drops_a_fixture_value_once_and_its_daemon_is_gone() {
+    let dir =
+        std::env::temp_dir().join(format!("netns-test-harness-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = harness()
+        .args(["counted::", "--test-threads", "2"])
+        .env("NETNS_TEST_SERVICES_RECORD", &dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 passed"), "{text}");
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let body = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        lines.extend(body.lines().map(str::to_owned));
+    }
+    let count = |prefix: &str| lines.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(
+        (count("daemon "), count("use "), count("drop ")),
+        (1, 2, 1),
+        "{lines:?}"
+    );
+    let daemon: u32 = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("daemon ")?.parse().ok())
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !process_gone(daemon) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon {daemon} outlived the harness"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// No `/proc/PID`, or a zombie no one reaped yet.
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => matches!(
+            stat.rsplit(") ").next().and_then(|s| s.chars().next()),
+            Some('Z' | 'X')
+        ),
+    }
 }

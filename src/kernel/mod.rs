@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub(crate) mod child;
+pub(crate) mod chown;
 mod fs;
 mod mount;
 pub(crate) mod netlink;
@@ -17,6 +19,7 @@ pub(crate) mod packet;
 mod proc_stat;
 mod process;
 pub(crate) mod raw;
+pub(crate) mod sock_diag;
 mod sysctl;
 
 pub(crate) use fs::*;

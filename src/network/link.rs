@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -66,8 +66,12 @@ pub fn validate_link_name(name: &str) -> Result<()> {
     }
 }
 
-/// A link (network interface) of a namespace, as `ip link show` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A link (network interface) of a namespace, as `ip -s link show` lists it.
+///
+/// Two `Link`s are equal when they describe the same link in the same state
+/// (index, name, up, MTU, kind, master); their [`stats`](Link::stats) are
+/// not compared, since traffic changes them at any time.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Link {
     /// The interface index (`ifi_index`), unique within the namespace only.
@@ -85,6 +89,70 @@ pub struct Link {
     /// The index of the bridge (or other master) the link is attached to
     /// (`IFLA_MASTER`).
     pub master: Option<u32>,
+    /// The link's counters when it was listed (`IFLA_STATS64`).
+    pub stats: LinkStats,
+}
+
+impl PartialEq for Link {
+    fn eq(&self, other: &Link) -> bool {
+        (
+            self.index,
+            &self.name,
+            self.up,
+            self.mtu,
+            &self.kind,
+            self.master,
+        ) == (
+            other.index,
+            &other.name,
+            other.up,
+            other.mtu,
+            &other.kind,
+            other.master,
+        )
+    }
+}
+
+impl Eq for Link {}
+
+/// A link's traffic counters, as `ip -s link show` prints them: the kernel's
+/// 64-bit statistics (`struct rtnl_link_stats64`, `IFLA_STATS64` in an
+/// `RTM_GETLINK` reply; rtnetlink(7)), counted since the link was created.
+/// `rx` is what the link received, `tx` what it sent. For a veth, what one
+/// end sends the other receives.
+///
+/// To check that traffic crossed a router, compare its links' counters
+/// before and after:
+///
+/// ```no_run
+/// # let router = netns_test::Netns::new()?;
+/// let eth0 = |ns: &netns_test::Netns| {
+///     ns.links().unwrap().into_iter().find(|l| l.name == "eth0").unwrap().stats
+/// };
+/// let before = eth0(&router);
+/// // ... the client sends 1000 bytes through the router ...
+/// assert!(eth0(&router).rx_bytes >= before.rx_bytes + 1000);
+/// # Ok::<(), netns_test::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LinkStats {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bad packets received.
+    pub rx_errors: u64,
+    /// Packets that could not be sent.
+    pub tx_errors: u64,
+    /// Packets received but dropped (no buffer space, an unknown protocol...).
+    pub rx_dropped: u64,
+    /// Packets dropped on the way out (a full queue, a down peer...).
+    pub tx_dropped: u64,
 }
 
 impl Link {
@@ -96,12 +164,25 @@ impl Link {
             mtu: None,
             kind: None,
             master: None,
+            stats: LinkStats::default(),
         };
         for attr in &msg.attributes {
             match attr {
                 LinkAttribute::IfName(name) => link.name.clone_from(name),
                 LinkAttribute::Mtu(mtu) => link.mtu = Some(*mtu),
                 LinkAttribute::Controller(index) => link.master = Some(*index),
+                LinkAttribute::Stats64(stats) => {
+                    link.stats = LinkStats {
+                        rx_bytes: stats.rx_bytes,
+                        tx_bytes: stats.tx_bytes,
+                        rx_packets: stats.rx_packets,
+                        tx_packets: stats.tx_packets,
+                        rx_errors: stats.rx_errors,
+                        tx_errors: stats.tx_errors,
+                        rx_dropped: stats.rx_dropped,
+                        tx_dropped: stats.tx_dropped,
+                    }
+                }
                 LinkAttribute::LinkInfo(infos) => {
                     for info in infos {
                         if let LinkInfo::Kind(kind) = info {
@@ -368,8 +449,8 @@ impl Netns {
         })
     }
 
-    /// The links of this namespace, by index, as `ip link show` lists them
-    /// (an `RTM_GETLINK` dump).
+    /// The links of this namespace, by index, as `ip -s link show` lists them
+    /// (an `RTM_GETLINK` dump), with their counters ([`Link::stats`]).
     ///
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
@@ -385,11 +466,9 @@ impl Netns {
     }
 }
 
-/// The `RTM_GETLINK` dump, without statistics (`RTEXT_FILTER_SKIP_STATS`).
+/// The `RTM_GETLINK` dump, with each link's `IFLA_STATS64`.
 pub(crate) fn dump_links(socket: &mut RouteSocket, op: &str) -> Result<Vec<Link>> {
-    let mut msg = LinkMessage::default();
-    msg.attributes
-        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    let msg = LinkMessage::default();
     let replies = socket.dump(RouteNetlinkMessage::GetLink(msg), &|| op.to_owned())?;
     Ok(replies
         .iter()

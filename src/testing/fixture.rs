@@ -1,10 +1,14 @@
 //! Suite fixtures: a value built once per test process and shared by tests.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::fs::File;
+use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -48,19 +52,36 @@ use crate::Netns;
 /// ([`Topology::named`](crate::Topology::named)).
 ///
 /// # Teardown
-/// Anonymous namespaces vanish with the process. Named ones are removed at
-/// normal process exit (an `atexit` handler, so after libtest's last test),
-/// or after the last test by the harness of `main!()`. A killed process
-/// leaves named ones behind, with owner records naming it; the next build of
-/// a topology with the same prefix removes them, and so does
+/// The value is dropped once per process, after the last test that can use
+/// it: by the harness of `main!()` after its last test; under libtest
+/// and cargo-nextest at normal process exit, by an `atexit` handler (libtest
+/// has finished its test threads when `main` returns). The drop runs on a
+/// thread of its own and is waited for at most 30 s, so a value holding a
+/// runtime or threads cannot hang the exit. Values holding [`Process`]es
+/// stop them there; named namespaces are removed (anonymous ones vanish with
+/// the process). A killed process drops nothing: its spawned processes die
+/// with it all the same (`PR_SET_PDEATHSIG`, see [`Netns::spawn`]); its named
+/// namespaces stay, with owner records naming it, and the next build of a
+/// topology with the same prefix removes them, as does
 /// [`RunDir::sweep`](crate::RunDir::sweep) (`setns --sweep`). Its lock file
 /// stays until a sweep finds no process holding it.
 ///
+/// A reference from [`Fixture::get`] is valid until then: keep it within the
+/// test that got it, not in a thread that outlives the test.
+///
+/// [`Process`]: crate::Process
+/// [`Netns::spawn`]: crate::Netns::spawn
+///
 /// # Exclusive use
 /// `#[netns_test(fixture = LAB, host = "r", exclusive)]` runs while no other
-/// test of `LAB` runs, in this process (a read-write lock) and in other
-/// processes on this machine (`flock` on `/run/netns-test/fixture-NAME.lock`,
-/// shared by ordinary tests and exclusive for this one).
+/// test of `LAB` runs in this process (a read-write lock). Where other
+/// processes may use the same namespaces ([`Hosts::shared_across_processes`]:
+/// a host with a name, as [`Topology::named`](crate::Topology::named) makes),
+/// also while none runs in another process on this machine (`flock` on
+/// `/run/netns-test/fixture-NAME.lock`, shared by ordinary tests and
+/// exclusive for this one). Anonymous hosts are private to a process: under
+/// cargo-nextest each test process has its own copy, and an `exclusive`
+/// test does not wait for other processes' tests.
 ///
 /// `T` is what the setup returns, typically a [`Network`]. `E` is its error
 /// type (anything `Display`): a failed setup is kept, and every test that
@@ -69,9 +90,21 @@ use crate::Netns;
 pub struct Fixture<T, E = Error> {
     name: &'static str,
     setup: fn() -> std::result::Result<T, E>,
-    value: OnceLock<std::result::Result<T, String>>,
+    value: OnceLock<std::result::Result<Slot<T>, String>>,
     users: RwLock<()>,
+    /// Set once by the teardown, before the value is dropped: exactly once.
+    torn_down: AtomicBool,
 }
+
+/// The built value, dropped in place by the teardown (a `static`'s value is
+/// otherwise never dropped).
+struct Slot<T>(UnsafeCell<ManuallyDrop<T>>);
+
+// SAFETY: a `Slot` is shared like the `T` it holds: `&T` handed out by
+// `Fixture::get` (needs `T: Sync`), and the value dropped by whichever thread
+// runs the teardown (needs `T: Send`). The only `&mut` access is that drop,
+// made once (`torn_down`) while the fixture's write lock is held.
+unsafe impl<T: Send + Sync> Sync for Slot<T> {}
 
 impl<T, E> Fixture<T, E> {
     /// A fixture called `name` (used in messages and for the cross-process
@@ -82,6 +115,7 @@ impl<T, E> Fixture<T, E> {
             setup,
             value: OnceLock::new(),
             users: RwLock::new(()),
+            torn_down: AtomicBool::new(false),
         }
     }
 
@@ -91,26 +125,52 @@ impl<T, E> Fixture<T, E> {
     }
 }
 
-impl<T, E: fmt::Display> Fixture<T, E> {
+impl<T: Send + Sync + 'static, E: fmt::Display + 'static> Fixture<T, E> {
     /// The value, built now if this is the first use in this process.
+    ///
+    /// The reference is valid until the fixture is torn down, after the last
+    /// test (see "Teardown"): do not keep it in a thread that outlives the
+    /// test that got it.
     ///
     /// # Errors
     /// [`Error::Fixture`] with the setup's error or panic message, every time
-    /// it is asked for (the setup is not retried).
-    pub fn get(&self) -> Result<&T> {
+    /// it is asked for (the setup is not retried), or after the teardown.
+    pub fn get(&'static self) -> Result<&'static T> {
+        if self.torn_down.load(Ordering::Acquire) {
+            return Err(self.error("it was torn down after the last test".to_owned()));
+        }
         let built = self.value.get_or_init(|| {
-            match std::panic::catch_unwind(AssertUnwindSafe(self.setup)) {
-                Ok(Ok(value)) => Ok(value),
+            let setup = self.setup;
+            let built = crate::process::in_fixture_setup(self.name, || {
+                std::panic::catch_unwind(AssertUnwindSafe(setup))
+            });
+            match built {
+                Ok(Ok(value)) => {
+                    register_teardown(self);
+                    Ok(Slot(UnsafeCell::new(ManuallyDrop::new(value))))
+                }
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(panic) => Err(format!("setup panicked: {}", panic_message(&panic))),
             }
         });
-        built.as_ref().map_err(|message| Error::Fixture {
-            name: self.name,
-            message: message.clone(),
-        })
+        match built {
+            // SAFETY: only the teardown takes `&mut` (to drop it), after
+            // `torn_down` is set, and under the write lock that every
+            // running test of this fixture holds the read side of.
+            Ok(slot) => Ok(unsafe { &*slot.0.get() }),
+            Err(message) => Err(self.error(message.clone())),
+        }
     }
 
+    fn error(&self, message: String) -> Error {
+        Error::Fixture {
+            name: self.name,
+            message,
+        }
+    }
+}
+
+impl<T, E> Fixture<T, E> {
     /// Holds the fixture for one test: shared with other tests, or exclusive
     /// (no other test of this fixture runs, here or in another process).
     /// Dropping the guard releases it.
@@ -119,11 +179,23 @@ impl<T, E: fmt::Display> Fixture<T, E> {
     /// [`Error::Sys`] if the cross-process lock file cannot be opened or
     /// locked.
     pub fn lock(&self, exclusive: bool) -> Result<FixtureGuard<'_>> {
+        self.lock_with(exclusive, true)
+    }
+
+    /// [`Fixture::lock`], with the cross-process `flock` only if
+    /// `across_processes`.
+    fn lock_with(&self, exclusive: bool, across_processes: bool) -> Result<FixtureGuard<'_>> {
         let local = if exclusive {
             Local::Exclusive(self.users.write())
         } else {
             Local::Shared(self.users.read())
         };
+        if !across_processes {
+            return Ok(FixtureGuard {
+                _file: None,
+                _local: local,
+            });
+        }
         let path = lock_path(self.name);
         crate::kernel::mkdir_0755(&lock_dir())?;
         let file = loop {
@@ -144,7 +216,7 @@ impl<T, E: fmt::Display> Fixture<T, E> {
             }
         };
         Ok(FixtureGuard {
-            _file: file,
+            _file: Some(file),
             _local: local,
         })
     }
@@ -185,8 +257,8 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// A test's hold on a fixture; see [`Fixture::lock`].
 #[must_use = "the fixture is released when the guard drops"]
 pub struct FixtureGuard<'a> {
-    // Dropped first: the flock, then the in-process lock.
-    _file: File,
+    // Dropped first: the flock (if taken), then the in-process lock.
+    _file: Option<File>,
     _local: Local<'a>,
 }
 
@@ -215,6 +287,19 @@ pub trait Hosts {
     fn netns(&self, host: &str) -> Option<&Netns>;
     /// The names of the hosts, for messages.
     fn host_names(&self) -> Vec<String>;
+
+    /// Whether other processes may use the same namespaces, so that an
+    /// `exclusive` test must also lock out other processes' tests (the
+    /// `flock` of [`Fixture::lock`]). By default: whether a host has a name
+    /// in the run directory ([`Topology::named`](crate::Topology::named), a
+    /// namespace opened by name). Anonymous hosts are private to the
+    /// process: under cargo-nextest each test process has its own copy, and
+    /// the copies do not wait for each other.
+    fn shared_across_processes(&self) -> bool {
+        self.host_names()
+            .iter()
+            .any(|host| self.netns(host).is_some_and(|ns| ns.name().is_some()))
+    }
 }
 
 impl Hosts for Network {
@@ -233,31 +318,34 @@ pub trait SuiteFixture: Sync {
     /// The fixture's name, as declared.
     fn fixture_name(&self) -> &'static str;
     /// Builds the fixture if this is its first use.
-    fn build(&self) -> Result<()>;
-    /// Holds the fixture for a test (shared or exclusive).
-    fn hold(&self, exclusive: bool) -> Result<FixtureGuard<'_>>;
+    fn build(&'static self) -> Result<()>;
+    /// Builds the fixture if need be, and holds it for a test (shared or
+    /// exclusive; across processes only if the value is
+    /// [shared across processes](Hosts::shared_across_processes)).
+    fn hold(&'static self, exclusive: bool) -> Result<FixtureGuard<'static>>;
     /// Builds (once) and finds `host`'s namespace.
-    fn host_netns(&self, host: &str) -> Result<&Netns>;
+    fn host_netns(&'static self, host: &str) -> Result<&'static Netns>;
 }
 
 impl<T, E> SuiteFixture for Fixture<T, E>
 where
-    T: Hosts + Send + Sync,
-    E: fmt::Display,
+    T: Hosts + Send + Sync + 'static,
+    E: fmt::Display + 'static,
 {
     fn fixture_name(&self) -> &'static str {
         self.name
     }
 
-    fn build(&self) -> Result<()> {
+    fn build(&'static self) -> Result<()> {
         self.get().map(|_| ())
     }
 
-    fn hold(&self, exclusive: bool) -> Result<FixtureGuard<'_>> {
-        self.lock(exclusive)
+    fn hold(&'static self, exclusive: bool) -> Result<FixtureGuard<'static>> {
+        let across_processes = self.get()?.shared_across_processes();
+        self.lock_with(exclusive, across_processes)
     }
 
-    fn host_netns(&self, host: &str) -> Result<&Netns> {
+    fn host_netns(&'static self, host: &str) -> Result<&'static Netns> {
         let value = self.get()?;
         value.netns(host).ok_or_else(|| Error::Fixture {
             name: self.name,
@@ -269,10 +357,106 @@ where
     }
 }
 
-/// Removes what suite fixtures left in the run directory. Called by the
-/// harness after the last test; under libtest the `atexit` handler of
-/// [`Netns::create`] does the same at exit.
-#[cfg(feature = "harness")]
+/// What the teardown needs of a built fixture, whatever its value type.
+trait Teardown: Sync {
+    /// Drops the value, once; a second call does nothing.
+    fn teardown(&self);
+}
+
+impl<T: Send + Sync, E> Teardown for Fixture<T, E> {
+    fn teardown(&self) {
+        if self.torn_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(Ok(slot)) = self.value.get() else {
+            return;
+        };
+        // Running tests of this fixture hold the read side.
+        let Some(_alone) = self.users.try_write_for(TEST_WAIT) else {
+            say(&format!(
+                "netns-test: fixture {} is still in use by a test after {TEST_WAIT:?}; \
+                 its value is not dropped",
+                self.name
+            ));
+            return;
+        };
+        // SAFETY: `torn_down` is now set, so `get` hands out no new
+        // reference, and the write lock says no test holds one; this is the
+        // only drop (the swap above). See `Fixture::get` for the contract on
+        // references kept beyond a test.
+        unsafe { ManuallyDrop::drop(&mut *slot.0.get()) };
+    }
+}
+
+/// How long the teardown waits for a running test to release a fixture.
+const TEST_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the teardown of all fixtures may take (each spawned process gets
+/// its grace period, `DEFAULT_GRACE`): after that, exit goes on without it;
+/// spawned processes still die with the process (`PR_SET_PDEATHSIG`).
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Fixtures built in this process, in build order.
+static BUILT: parking_lot::Mutex<Vec<&'static dyn Teardown>> = parking_lot::Mutex::new(Vec::new());
+
+/// The process that registered the `atexit` teardown (a forked child that
+/// calls `exit` must not tear down its parent's fixtures).
+static AT_EXIT_PID: AtomicU32 = AtomicU32::new(0);
+
+fn register_teardown(fixture: &'static dyn Teardown) {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        AT_EXIT_PID.store(std::process::id(), Ordering::Relaxed);
+        crate::kernel::at_exit(teardown_at_exit);
+    });
+    BUILT.lock().push(fixture);
+}
+
+extern "C" fn teardown_at_exit() {
+    if AT_EXIT_PID.load(Ordering::Relaxed) != std::process::id() {
+        return;
+    }
+    // A panic must not cross the C boundary (it would abort the process).
+    let _ = std::panic::catch_unwind(teardown_all);
+}
+
+/// Tears down every suite fixture built in this process, newest first: drops
+/// its value (stopping the processes it holds, removing its named
+/// namespaces), then removes what is left in the run directory. Called by the
+/// harness after the last test, and at normal exit (`atexit`) under libtest
+/// and nextest, where libtest's test threads are done by the time `main` has
+/// returned. Each value is dropped once; the whole teardown runs on a thread
+/// of its own and is waited for at most [`TEARDOWN_LIMIT`], so a value whose
+/// drop blocks (a runtime waiting for a stuck task) cannot hang the exit.
 pub(crate) fn teardown_all() {
+    let fixtures: Vec<&'static dyn Teardown> = BUILT.lock().drain(..).rev().collect();
+    if !fixtures.is_empty() {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("netns-test-teardown".to_owned())
+            .spawn(move || {
+                for fixture in fixtures {
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| fixture.teardown()));
+                }
+                let _ = done.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                if finished.recv_timeout(TEARDOWN_LIMIT).is_err() {
+                    say(&format!(
+                        "netns-test: tearing down suite fixtures took more than \
+                         {TEARDOWN_LIMIT:?}; going on without waiting"
+                    ));
+                }
+            }
+            Err(e) => say(&format!("netns-test: tearing down suite fixtures: {e}")),
+        }
+    }
     crate::namespace::registry::remove_all();
+}
+
+/// A line on stderr that cannot panic (stderr may be closed at exit).
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

@@ -63,6 +63,8 @@ pub trait TestReturn {
     fn failed(_output: &Self::Output) -> bool {
         false
     }
+    /// Adds `text()` (the tails of the test's process logs) to a failure.
+    fn append_to_failure(_output: &mut Self::Output, _text: impl FnOnce() -> Option<String>) {}
 }
 
 impl TestReturn for () {
@@ -99,6 +101,15 @@ impl<E: fmt::Debug> TestReturn for Result<(), E> {
     fn failed(output: &Self::Output) -> bool {
         output.is_err()
     }
+
+    fn append_to_failure(output: &mut Self::Output, text: impl FnOnce() -> Option<String>) {
+        if let Err(failure) = output {
+            if let Some(text) = text() {
+                failure.0.push('\n');
+                failure.0.push_str(text.trim_end());
+            }
+        }
+    }
 }
 
 /// Runs a `#[netns_test]` body: on a fresh thread named after the test, in a
@@ -108,6 +119,11 @@ impl<E: fmt::Debug> TestReturn for Result<(), E> {
 ///
 /// A panic in the body resumes on the calling (libtest) thread with its
 /// payload, so `#[should_panic(expected = "...")]` sees the original message.
+///
+/// A failing test's output ends with the last lines of the logs of the
+/// processes it (or its fixture's setup) spawned ([`crate::Netns::spawn`]):
+/// printed to stderr before a panic resumes (libtest shows a failing test's
+/// captured output), or appended to an `Err`'s text.
 #[doc(hidden)]
 #[track_caller]
 pub fn run_test<R, F>(opts: TestOptions, f: F) -> R::Output
@@ -115,22 +131,46 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
+    let test = std::thread::current().name().unwrap_or("").to_owned();
+    let _running = crate::process::running(test.clone());
+    let report = || crate::process::failure_report(&test, opts.fixture.map(|fx| fx.fixture_name()));
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
     #[cfg(feature = "wire")]
     let watch = crate::wire::TestWatch::start();
-    let outcome = match (opts.fixture, opts.name) {
-        (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
-        (None, None) => run_anonymous(f, opts.should_panic),
-        (None, Some(name)) => run_named(name, opts.should_panic, f),
-    };
-    let output = match crate::privilege::explain(outcome) {
-        Ok(output) => output,
-        Err(err) => R::setup_failed(err, &opts),
-    };
-    #[cfg(feature = "wire")]
-    watch.finish(R::failed(&output));
-    output
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match (opts.fixture, opts.name) {
+            (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
+            (None, None) => run_anonymous(f, opts.should_panic),
+            (None, Some(name)) => run_named(name, opts.should_panic, f),
+        }
+    }));
+    match outcome.map(crate::privilege::explain) {
+        Ok(Ok(mut output)) => {
+            R::append_to_failure(&mut output, report);
+            #[cfg(feature = "wire")]
+            watch.finish(R::failed(&output));
+            output
+        }
+        Ok(Err(err)) => {
+            #[cfg(feature = "wire")]
+            watch.finish(true);
+            R::setup_failed(err, &opts)
+        }
+        Err(payload) => {
+            if !opts.should_panic {
+                if let Some(text) = report() {
+                    // eprint!, not a write to io::stderr(): libtest captures
+                    // only the print! family, and shows a failing test's
+                    // captured output.
+                    eprint!("{text}");
+                }
+            }
+            #[cfg(feature = "wire")]
+            watch.finish(!opts.should_panic);
+            std::panic::resume_unwind(payload)
+        }
+    }
 }
 
 /// The hot path: one thread, `unshare(CLONE_NEWNET)`, `lo` up, the body. The

@@ -1,0 +1,109 @@
+//! The kernel steps of a child process started in a network namespace: what
+//! it does between `fork` and `exec`, and the signals its guard sends.
+//!
+//! DESIGN.md 5: `PR_SET_PDEATHSIG` fires when the *thread* that forked the
+//! child exits, not the process (prctl(2); golang/go#27505). So the child is
+//! forked by a thread that lives as long as the process, and enters the
+//! namespace itself, before `exec`, with `setns(2)`: a plain syscall.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::Arc;
+
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+use rustix::thread::LinkNameSpaceType;
+
+/// Makes the child of `command`, between `fork` and `exec`:
+/// 1. `setpgid(0, 0)`: a process group of its own, led by it, so that its
+///    guard can signal everything it starts (`std` does this step);
+/// 2. `setns(netns, CLONE_NEWNET)`: into the namespace;
+/// 3. `prctl(PR_SET_PDEATHSIG, SIGKILL)`: killed when the thread that forks
+///    it exits;
+/// 4. `getppid()`: if the parent is no longer `parent` (it died between
+///    `fork` and step 3, so the signal will never come), the child fails
+///    before `exec` and `spawn` reports `ESRCH`.
+///
+/// `netns` is kept open by the command (the closure owns it): the fd number
+/// the child uses is valid in the child, whose fd table is a copy of ours
+/// made by `fork`. It is `O_CLOEXEC`, so the program does not inherit it.
+///
+/// # References
+/// setns(2), prctl(2) (`PR_SET_PDEATHSIG`), getppid(2), setpgid(2).
+#[doc(alias = "setns")]
+#[doc(alias = "PR_SET_PDEATHSIG")]
+pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>, parent: u32) {
+    command.process_group(0);
+    let parent = Pid::from_raw(parent as i32);
+    // SAFETY: the closure runs in the child between `fork` and `exec`, where
+    // only async-signal-safe work is allowed (the parent may have had other
+    // threads holding the allocator's or stdio's locks at the fork;
+    // DESIGN.md 3.13). It makes three raw syscalls through rustix
+    // (setns, prctl, getppid), which neither allocate nor lock, and turns
+    // an errno into an `io::Error` with `from_raw_os_error`, which does not
+    // allocate either. It touches no memory shared with other threads: the
+    // fd and the pid were captured before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::thread::move_into_link_name_space(
+                netns.as_fd(),
+                Some(LinkNameSpaceType::Network),
+            )
+            .map_err(errno_to_io)?;
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+                .map_err(errno_to_io)?;
+            if rustix::process::getppid() != parent {
+                return Err(errno_to_io(Errno::SRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `setns(open("/proc/self/ns/net"), CLONE_NEWNET)`: moves the calling
+/// thread into the *main thread's* network namespace (`/proc/self` on
+/// purpose: it names the thread-group leader, proc(5)). `EPERM` in rootless
+/// mode, where that namespace belongs to the host's user namespace.
+pub(crate) fn enter_main_threads_netns() -> crate::Result<()> {
+    let path = std::path::Path::new("/proc/self/ns/net");
+    let fd = super::open_ns_file(path)?;
+    super::setns_net(fd.as_fd(), Some(path))
+}
+
+/// The errno an `io::Error` of a process call carries, if any.
+pub(crate) fn errno_of(e: &io::Error) -> Option<Errno> {
+    e.raw_os_error().map(Errno::from_raw_os_error)
+}
+
+fn errno_to_io(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
+}
+
+/// `kill(-pgid, sig)`: signals every process of the group `pgid`. `Ok(false)`
+/// if the group is empty (`ESRCH`). kill(2).
+#[doc(alias = "killpg")]
+pub(crate) fn signal_group(pgid: u32, sig: GroupSignal) -> io::Result<bool> {
+    let Some(pid) = Pid::from_raw(pgid as i32) else {
+        return Ok(false);
+    };
+    let sig = match sig {
+        GroupSignal::Term => Signal::TERM,
+        GroupSignal::Kill => Signal::KILL,
+    };
+    match rustix::process::kill_process_group(pid, sig) {
+        Ok(()) => Ok(true),
+        Err(Errno::SRCH) => Ok(false),
+        Err(e) => Err(errno_to_io(e)),
+    }
+}
+
+/// The signals a guard sends to a process group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GroupSignal {
+    /// `SIGTERM`: please stop.
+    Term,
+    /// `SIGKILL`.
+    Kill,
+}

@@ -1,0 +1,157 @@
+//! The socket tables of a network namespace over `NETLINK_SOCK_DIAG`
+//! (sock_diag(7)), through the rust-netlink crate
+//! `netlink-packet-sock-diag`.
+//!
+//! A netlink socket belongs to the namespace of the thread that opened it
+//! (DESIGN.md 5): open a [`DiagSocket`] on a thread inside the namespace;
+//! any thread may then use it, and it still lists that namespace's sockets.
+
+use std::net::SocketAddr;
+
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr as NetlinkAddr};
+use rustix::io::Errno;
+
+use crate::error::{Error, Result};
+
+/// The transport protocol of a socket to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// TCP sockets in state `LISTEN`.
+    Tcp,
+    /// UDP sockets, bound (any state).
+    Udp,
+}
+
+/// A `NETLINK_SOCK_DIAG` socket in the namespace of the thread that opened it.
+pub(crate) struct DiagSocket {
+    socket: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+fn io_error(op: &str, e: &std::io::Error) -> Error {
+    Error::Netlink {
+        op: op.to_owned(),
+        errno: e.raw_os_error().map(Errno::from_raw_os_error),
+        detail: e.to_string(),
+    }
+}
+
+impl DiagSocket {
+    /// `socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_SOCK_DIAG)`,
+    /// connected to the kernel. sock_diag(7).
+    pub(crate) fn open() -> Result<DiagSocket> {
+        let socket = Socket::new(NETLINK_SOCK_DIAG)
+            .map_err(|e| io_error("socket(NETLINK_SOCK_DIAG)", &e))?;
+        socket
+            .connect(&NetlinkAddr::new(0, 0))
+            .map_err(|e| io_error("connect(NETLINK_SOCK_DIAG)", &e))?;
+        Ok(DiagSocket {
+            socket,
+            seq: 0,
+            buf: vec![0; 32 * 1024],
+        })
+    }
+
+    /// The local addresses of the namespace's TCP listening sockets, or of
+    /// its bound UDP sockets: two `SOCK_DIAG_BY_FAMILY` dumps
+    /// (`inet_diag_req_v2`, IPv4 then IPv6), as `ss -ltn` / `ss -uan` make.
+    pub(crate) fn local_addrs(&mut self, transport: Transport) -> Result<Vec<SocketAddr>> {
+        let mut out = Vec::new();
+        for family in [AF_INET, AF_INET6] {
+            self.dump(family, transport, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn dump(&mut self, family: u8, transport: Transport, out: &mut Vec<SocketAddr>) -> Result<()> {
+        let (protocol, states, name) = match transport {
+            Transport::Tcp => (IPPROTO_TCP, StateFlags::LISTEN, "TCP LISTEN"),
+            Transport::Udp => (IPPROTO_UDP, StateFlags::all(), "UDP"),
+        };
+        let op = format!(
+            "SOCK_DIAG_BY_FAMILY dump ({name}, {})",
+            if family == AF_INET {
+                "AF_INET"
+            } else {
+                "AF_INET6"
+            }
+        );
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = seq;
+        let mut packet = NetlinkMessage::new(
+            header,
+            SockDiagMessage::InetRequest(InetRequest {
+                family,
+                protocol,
+                extensions: ExtensionFlags::empty(),
+                states,
+                socket_id: if family == AF_INET {
+                    SocketId::new_v4()
+                } else {
+                    SocketId::new_v6()
+                },
+            })
+            .into(),
+        );
+        packet.finalize();
+        let mut request = vec![0; packet.buffer_len()];
+        packet.serialize(&mut request);
+        self.socket
+            .send(&request, 0)
+            .map_err(|e| io_error(&op, &e))?;
+        let fail = |detail: String| Error::Netlink {
+            op: op.clone(),
+            errno: None,
+            detail,
+        };
+        loop {
+            let n = match self.socket.recv(&mut &mut self.buf[..], 0) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(&op, &e)),
+            };
+            let mut offset = 0;
+            while offset < n {
+                let raw = NetlinkBuffer::new_checked(&self.buf[offset..n])
+                    .map_err(|e| fail(format!("malformed reply: {e}")))?;
+                let len = raw.length() as usize;
+                let here = offset;
+                offset += (len + 3) & !3;
+                if raw.sequence_number() != seq {
+                    continue;
+                }
+                let reply: NetlinkMessage<SockDiagMessage> =
+                    NetlinkMessage::deserialize(&self.buf[here..here + len])
+                        .map_err(|e| fail(format!("malformed reply: {e}")))?;
+                match reply.payload {
+                    NetlinkPayload::Done(_) => return Ok(()),
+                    NetlinkPayload::Error(err) => {
+                        return match err.code {
+                            None => Ok(()),
+                            Some(code) => Err(Error::Netlink {
+                                op: op.clone(),
+                                errno: Some(Errno::from_raw_os_error(code.get().abs())),
+                                detail: String::new(),
+                            }),
+                        }
+                    }
+                    NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                        let id = &response.header.socket_id;
+                        out.push(SocketAddr::new(id.source_address, id.source_port));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Processes in a network namespace: [`Netns::spawn`] starts a program in a
+//! namespace from any thread, without moving the caller, and returns a
+//! [`Process`] guard that stops it, logs it and waits until it listens.
+//!
+//! # How a child gets into the namespace, and why it cannot outlive us
+//! Every child is forked by one process-wide thread (the spawner, started on
+//! first use, never ended) and, between `fork` and `exec`, the child itself
+//! makes itself a process group (`setpgid(0, 0)`), enters the namespace
+//! (`setns(fd, CLONE_NEWNET)`), asks for `SIGKILL` when its parent thread dies
+//! (`prctl(PR_SET_PDEATHSIG)`) and checks that the parent is still there
+//! (`getppid()`). `PR_SET_PDEATHSIG` is tied to the *thread* that forked
+//! (prctl(2)): forked from a short-lived namespace thread, the child would be
+//! killed when that thread ended (golang/go#27505); forked from the spawner,
+//! it is killed only when the whole process dies, `SIGKILL` included.
+//!
+//! What guarantees what:
+//! - the guard's drop (a test's end, pass or fail; a fixture's teardown) and
+//!   [`Process::stop`]: `SIGTERM` to the process group, a grace period,
+//!   `SIGKILL` to the group, then the leader is reaped; the rest of the group
+//!   gets `SIGKILL` when the leader is reaped;
+//! - the test process dying any way at all (`SIGKILL`, abort, `exit` with
+//!   guards never dropped): the direct child gets `SIGKILL` from the kernel.
+//!
+//! Limits: `PR_SET_PDEATHSIG` is not inherited by the child's own children,
+//! and is cleared by `exec` of a set-user-ID or file-capability program; a
+//! program that puts itself in another process group or session
+//! (`daemon(3)`, `setsid`) escapes the group signals. Run daemons in the
+//! foreground (`nginx -g 'daemon off;'`, `dnsmasq -k`, `socat` as is).
+
+mod log;
+mod ready;
+mod spawner;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use ready::Listening;
+
+pub(crate) use log::{failure_report, in_fixture_setup, running};
+
+use crate::error::{Error, Result};
+use crate::kernel::child::{self as child, GroupSignal};
+use crate::kernel::sock_diag::DiagSocket;
+use crate::Netns;
+
+/// How long [`Process::stop`] (and the guard's drop) waits after `SIGTERM`
+/// before it sends `SIGKILL`, unless [`Process::set_grace`] says otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+impl Netns {
+    /// Starts `command` in this network namespace and returns its guard.
+    ///
+    /// Callable from any thread; the caller never changes namespace. The
+    /// child enters the namespace itself before `exec` (see the module
+    /// "How a child gets into the namespace"), with the caller's user and
+    /// mount namespaces (rootless mode included), in a process group of its
+    /// own. Its stdin is `/dev/null`; its stdout and stderr go to a log file
+    /// of the current test, `<target>/netns-test/logs/<test>/<program>-<pid>.log`
+    /// ([`Process::log_path`]), whose last lines a failing `#[netns_test]`
+    /// shows. `command` is changed accordingly (stdio, a process group, a
+    /// `pre_exec` step) and may be spawned again.
+    ///
+    /// ```no_run
+    /// use netns_test::{Listening, Netns};
+    /// use std::process::Command;
+    /// use std::time::Duration;
+    ///
+    /// let ns = Netns::new()?;
+    /// let mut server = ns.spawn(Command::new("socat").args(["TCP-LISTEN:8080,fork", "EXEC:cat"]))?;
+    /// server.wait_for(Listening::tcp(8080), Duration::from_secs(5))?;
+    /// // ... talk to 127.0.0.1:8080 from a thread inside `ns` ...
+    /// drop(server); // SIGTERM, a grace period, SIGKILL, reaped
+    /// # Ok::<(), netns_test::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Process`]: the log cannot be created, or the program cannot
+    /// be started (`ENOENT` for a missing program, `EPERM` for `setns`
+    /// without the privilege).
+    #[doc(alias = "ip netns exec")]
+    pub fn spawn(&self, command: &mut Command) -> Result<Process> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let short = Path::new(&program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.clone());
+        let fail = |what: &str, e: std::io::Error| Error::Process {
+            program: program.clone(),
+            pid: None,
+            message: format!("{what}: {e}"),
+            errno: child::errno_of(&e),
+        };
+        let netns: Arc<OwnedFd> = Arc::new(
+            self.as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| fail("dup the namespace fd", e))?,
+        );
+        let (file, log) = log::create(&short).map_err(|e| fail("create its log", e))?;
+        let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
+        command.stdin(Stdio::null()).stdout(stdout).stderr(file);
+        child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());
+        let spawned = spawner::spawn(command);
+        // The command keeps its copies of the log fds until it is dropped
+        // or reconfigured; ours are no longer needed.
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let _ = std::fs::remove_file(&log.path);
+                return Err(fail(&format!("spawn in netns {}", label(self)), e));
+            }
+        };
+        let log = log.named_after(&short, child.id());
+        Ok(Process {
+            child,
+            program: short,
+            log: log.path,
+            netns,
+            status: None,
+            grace: DEFAULT_GRACE,
+        })
+    }
+}
+
+fn label(ns: &Netns) -> String {
+    match ns.name() {
+        Some(name) => name.to_owned(),
+        None => format!("net:[{}]", ns.inode()),
+    }
+}
+
+/// A process started by [`Netns::spawn`], and the guard that ends it.
+///
+/// Dropping it stops the process's whole group ([`Process::stop`]): a
+/// `#[netns_test]` that holds it stops its daemon however it ends, and a
+/// fixture value that holds it stops it at teardown. If the test process
+/// dies without dropping it, the kernel kills the process
+/// (`PR_SET_PDEATHSIG`; see [`Netns::spawn`]).
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    program: String,
+    log: PathBuf,
+    /// The namespace, for [`Process::wait_for`]: a socket is opened in it.
+    netns: Arc<OwnedFd>,
+    status: Option<ExitStatus>,
+    grace: Duration,
+}
+
+impl Process {
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The program's file name, as the log is named.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The file the process's stdout and stderr go to.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The last `lines` lines of the log (at most the last 4 KiB).
+    pub fn log_tail(&self, lines: usize) -> String {
+        log::tail(&self.log, lines)
+    }
+
+    /// How long [`Process::stop`] waits between `SIGTERM` and `SIGKILL`
+    /// ([`DEFAULT_GRACE`] unless set).
+    pub fn set_grace(&mut self, grace: Duration) -> &mut Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The exit status, if the process has exited (it is then reaped); does
+    /// not block.
+    ///
+    /// # Errors
+    /// [`Error::Process`] if `waitpid` fails.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        if self.status.is_some() {
+            return Ok(self.status);
+        }
+        match self.child.try_wait() {
+            Ok(Some(status)) => Ok(Some(self.reaped(status))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.io_error("waitpid", e)),
+        }
+    }
+
+    /// Waits for the process to exit by itself and returns its status.
+    ///
+    /// # Errors
+    /// [`Error::Process`] if `waitpid` fails.
+    pub fn wait(&mut self) -> Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = self.child.wait().map_err(|e| self.io_error("waitpid", e))?;
+        Ok(self.reaped(status))
+    }
+
+    /// `SIGKILL` to the process group, then waits for the process.
+    ///
+    /// # Errors
+    /// [`Error::Process`] if the signal or `waitpid` fails.
+    pub fn kill(&mut self) -> Result<ExitStatus> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(status);
+        }
+        child::signal_group(self.pid(), GroupSignal::Kill)
+            .map_err(|e| self.io_error("kill(SIGKILL)", e))?;
+        self.wait()
+    }
+
+    /// Stops the process: `SIGTERM` to its process group, up to the grace
+    /// period ([`Process::set_grace`]) for it to exit, then `SIGKILL` to the
+    /// group; the process is reaped. What the guard's drop does. Returns the
+    /// exit status (a daemon stopped by the signal shows `signal: 15`).
+    ///
+    /// # Errors
+    /// [`Error::Process`] if a signal or `waitpid` fails.
+    pub fn stop(&mut self) -> Result<ExitStatus> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(status);
+        }
+        child::signal_group(self.pid(), GroupSignal::Term)
+            .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
+        let deadline = Instant::now() + self.grace;
+        let mut pause = Duration::from_micros(100);
+        while Instant::now() < deadline {
+            if let Some(status) = self.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+            pause = (pause * 3 / 2).min(Duration::from_millis(10));
+        }
+        self.kill()
+    }
+
+    /// Waits until a socket like `listening` exists in the process's
+    /// network namespace, as the kernel's socket table shows it
+    /// (`NETLINK_SOCK_DIAG`, read by a socket opened inside the namespace;
+    /// nothing connects to the server). Polls with a backoff from 0.5 ms to
+    /// 20 ms (each pause half again the last), and checks between polls
+    /// whether the process has exited.
+    ///
+    /// The table is the namespace's, not the process's: a socket of another
+    /// process in the same namespace counts too.
+    ///
+    /// # Errors
+    /// [`Error::Process`] if the process exits first (with its exit status
+    /// and the tail of its log), or if `timeout` passes (with the tail of its
+    /// log); [`Error::Netlink`] if the socket table cannot be read.
+    pub fn wait_for(&mut self, listening: Listening, timeout: Duration) -> Result<()> {
+        let netns = Arc::clone(&self.netns);
+        let mut socket = crate::namespace::thread::on_new_thread(move || {
+            crate::kernel::setns_net(netns.as_fd(), None)?;
+            DiagSocket::open()
+        })?;
+        let start = Instant::now();
+        // Grows by half each time: a server that listens after t is seen
+        // by about 1.5 t, not 2 t.
+        let mut pause = Duration::from_micros(500);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Err(self.error(format!(
+                    "exited ({status}) {:.0?} after it was started, before {listening} in its \
+                     network namespace\n{}",
+                    start.elapsed(),
+                    log::show_tail(&self.log, log::TAIL_LINES)
+                )));
+            }
+            let locals = socket.local_addrs(listening.transport)?;
+            if locals.iter().any(|local| listening.matches(local)) {
+                return Ok(());
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Err(self.error(format!(
+                    "still running, but no {listening} in its network namespace after \
+                     {timeout:?}\n{}",
+                    log::show_tail(&self.log, log::TAIL_LINES)
+                )));
+            }
+            std::thread::sleep(pause.min(timeout - elapsed));
+            pause = (pause * 3 / 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Process::wait_for`] a TCP socket listening on `port`, any address.
+    ///
+    /// # Errors
+    /// As [`Process::wait_for`].
+    pub fn wait_tcp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+        self.wait_for(Listening::tcp(port), timeout)
+    }
+
+    /// [`Process::wait_for`] a UDP socket bound to `port`, any address.
+    ///
+    /// # Errors
+    /// As [`Process::wait_for`].
+    pub fn wait_udp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+        self.wait_for(Listening::udp(port), timeout)
+    }
+
+    /// Records the leader's exit, and kills what is left of its group (a
+    /// worker it started): the guard owns the whole group. Signalled now,
+    /// while a remaining member keeps the group id from being reused.
+    fn reaped(&mut self, status: ExitStatus) -> ExitStatus {
+        self.status = Some(status);
+        let _ = child::signal_group(self.pid(), GroupSignal::Kill);
+        status
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::Process {
+            program: self.program.clone(),
+            pid: Some(self.pid()),
+            message,
+            errno: None,
+        }
+    }
+
+    fn io_error(&self, op: &str, e: std::io::Error) -> Error {
+        Error::Process {
+            program: self.program.clone(),
+            pid: Some(self.pid()),
+            message: format!("{op}: {e}"),
+            errno: child::errno_of(&e),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            // Not eprintln!: this may run at exit, with stderr closed.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "netns-test: stopping {e}");
+        }
+    }
+}
