@@ -24,15 +24,24 @@ fn armed() -> bool {
 
 /// Runs this binary on the one ignored test `name`, armed, with `env`.
 fn run_fixture(name: &str, env: &[(&str, &str)]) -> Output {
-    Command::new(std::env::current_exe().unwrap())
+    run_fixture_pid(name, env).0
+}
+
+/// [`run_fixture`], and the child's pid.
+fn run_fixture_pid(name: &str, env: &[(&str, &str)]) -> (Output, u32) {
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", name, "--nocapture"])
         .env(FIXTURE_ENV, "1")
         .env("RUST_BACKTRACE", "0")
         .env_remove("NETNS_TEST_KEEP")
         .env_remove("NETNS_TEST_DUMP")
         .envs(env.iter().copied())
-        .output()
-        .unwrap()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
 }
 
 /// Links, an address, a route, a listening TCP socket on 4242 and a UDP
@@ -81,7 +90,7 @@ fn fixture_dump_passes() {
 
 #[test]
 fn a_panicking_test_prints_its_namespace_state() {
-    let out = run_fixture("fixture_dump_panics", &[]);
+    let (out, pid) = run_fixture_pid("fixture_dump_panics", &[]);
     let text = output_text(&out);
     assert!(!out.status.success(), "{text}");
     let state = text
@@ -97,9 +106,28 @@ fn a_panicking_test_prints_its_namespace_state() {
         "route 192.0.2.0/24 dev dumpme0 proto kernel scope link src 192.0.2.1",
         "route 198.51.100.0/24 via 192.0.2.2 dev dumpme0",
         "neigh 192.0.2.2 dev dumpme0",
+        // The sockets the body held when it panicked, with their process.
+        "tcp LISTEN 127.0.0.1:4242 uid ",
+        &format!("pid {pid}"),
+        "udp UNCONN 192.0.2.1:5353 uid ",
     ] {
         assert!(state.contains(expected), "{expected:?} not in:\n{state}");
     }
+    let line = |start: &str| {
+        state
+            .lines()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no {start:?} in:\n{state}"))
+            .to_owned()
+    };
+    assert!(line("tcp LISTEN 127.0.0.1:4242").ends_with(&format!("pid {pid}")));
+    // Counters: the ARP request for 192.0.2.2 left dumpme0 and reached
+    // its peer.
+    let tx = |l: &str| -> u64 {
+        let after = l.split(" tx ").nth(1).unwrap();
+        after.split('p').next().unwrap().parse().unwrap()
+    };
+    assert!(tx(&line(" dumpme0 ")) >= 1, "{state}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! A namespace's state as compact text: links, addresses, routes,
-//! neighbours (and sockets), read over rtnetlink. What a failing test
+//! A namespace's state as compact text: links with counters, addresses,
+//! routes, neighbours and sockets, read over rtnetlink and sock_diag. What a failing test
 //! prints (README, "When a test fails"), and [`Netns::state`].
 
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ use super::addr::addr_from_message;
 use super::link::{dump_links, netns_label, with_route_socket};
 use crate::error::Result;
 use crate::kernel::netlink::RouteSocket;
+use crate::kernel::proc_fd::{self_and_children, socket_owners};
+use crate::kernel::sock_diag::{DiagSocket, InetSocket};
 use crate::{Addr, Link, Netns};
 
 /// A network namespace's state at one instant, as compact text
@@ -27,11 +29,19 @@ use crate::{Addr, Link, Netns};
 /// namespace's TCP and UDP sockets.
 ///
 /// ```text
-/// link 1 lo UP mtu 65536 127.0.0.1/8 ::1/128
-/// link 2 keepme0 UP mtu 1500 veth 192.0.2.1/24
-/// route 192.0.2.0/24 dev keepme0 proto kernel scope link src 192.0.2.1
-/// neigh 192.0.2.2 dev keepme0 lladdr 9a:3c:55:0e:21:7d REACHABLE
+/// link 1 lo UP mtu 65536 127.0.0.1/8 ::1/128 rx 4p/280B tx 4p/280B
+/// link 2 eth0 UP mtu 1500 veth 192.0.2.1/24 rx 3p/258B tx 5p/426B
+/// route 192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.1
+/// neigh 192.0.2.2 dev eth0 lladdr 9a:3c:55:0e:21:7d REACHABLE
+/// tcp LISTEN 127.0.0.1:4242 uid 0 inode 81234 pid 4711
+/// tcp ESTAB 192.0.2.1:4242 -> 192.0.2.2:51000 uid 0 inode 81240 pid 4711
+/// udp UNCONN 192.0.2.1:5353 uid 0 inode 81236 pid 4711
 /// ```
+///
+/// Links carry their counters ([`LinkStats`](crate::LinkStats)); sockets
+/// (sock_diag(7)) their owner's uid, their inode and, where the socket is
+/// open in this process or one of its children, that process's pid (found
+/// in `/proc/PID/fd`, at most 4096 fds read).
 ///
 /// Made by [`Netns::state`]; a failing `#[netns_test]` prints its
 /// namespace's (README, "When a test fails").
@@ -79,11 +89,12 @@ impl fmt::Display for State {
 
 impl Netns {
     /// This namespace's links, addresses, routes (main table), neighbours
-    /// and sockets, read now, as [`State`]: print it in your own assertion
-    /// messages.
+    /// and TCP and UDP sockets, read now, as [`State`]: print it in your
+    /// own assertion messages.
     ///
     /// Runs on a fresh thread inside this namespace; the caller never
-    /// moves. Costs a few netlink dumps (about a millisecond).
+    /// moves. Costs a few netlink dumps, and a look at this process's and
+    /// its children's fds for the sockets' pids (a few milliseconds).
     ///
     /// # Errors
     /// [`Error::Netlink`](crate::Error::Netlink) naming the dump that failed
@@ -91,8 +102,8 @@ impl Netns {
     ///
     /// # References
     /// rtnetlink(7): `RTM_GETLINK`, `RTM_GETADDR`, `RTM_GETROUTE`,
-    /// `RTM_GETNEIGH` dumps, as `ip link`, `ip address`, `ip route` and
-    /// `ip neigh` make them.
+    /// `RTM_GETNEIGH` dumps, as `ip -s link`, `ip address`, `ip route` and
+    /// `ip neigh` make them; sock_diag(7), as `ss -tuanpe` does.
     pub fn state(&self) -> Result<State> {
         let label = netns_label(self);
         with_route_socket(self, |socket| read_state(socket, &label))
@@ -136,10 +147,78 @@ fn read_state(socket: &mut RouteSocket, label: &str) -> Result<State> {
         RouteNetlinkMessage::NewNeighbour(msg) => neighbour_line(msg, &names),
         _ => None,
     }));
+    lines.extend(socket_lines());
     Ok(State { lines })
 }
 
-/// `link 2 eth0 UP mtu 1500 veth 192.0.2.1/24`.
+/// How many `/proc` entries the search for children looks at, and how
+/// many fd links it reads in all, at most: what bounds a socket's pid.
+const MAX_PROC_SCAN: usize = 4096;
+const MAX_FD_LINKS: usize = 4096;
+
+/// One line per TCP and UDP socket, listening first; a socket's pid is
+/// found among this process and its children's fds (sock_diag tells the
+/// uid and inode, not the process). A sock_diag failure is one line: the
+/// rest of the state is still worth printing.
+fn socket_lines() -> Vec<String> {
+    let mut sockets = match DiagSocket::open().and_then(|mut s| s.sockets()) {
+        Ok(sockets) => sockets,
+        Err(e) => return vec![format!("sockets: {e}")],
+    };
+    if sockets.is_empty() {
+        return Vec::new();
+    }
+    // Listening and unconnected sockets first, then connected ones.
+    sockets.sort_by_key(|s| (!listening(s), !s.tcp, s.local.port()));
+    let owners = socket_owners(&self_and_children(MAX_PROC_SCAN), MAX_FD_LINKS);
+    sockets
+        .iter()
+        .map(|s| socket_line(s, owners.get(&u64::from(s.inode)).copied()))
+        .collect()
+}
+
+fn listening(s: &InetSocket) -> bool {
+    (s.tcp && s.state == TCP_LISTEN) || (!s.tcp && s.state == TCP_CLOSE)
+}
+
+/// `linux/tcp_states.h`.
+const TCP_LISTEN: u8 = 10;
+const TCP_CLOSE: u8 = 7;
+
+/// `tcp LISTEN 127.0.0.1:4242 uid 0 inode 81234 pid 4711`, as `ss -tuanpe`
+/// names states.
+fn socket_line(s: &InetSocket, pid: Option<u32>) -> String {
+    let state = match (s.tcp, s.state) {
+        (false, TCP_CLOSE) => "UNCONN",
+        (_, 1) => "ESTAB",
+        (_, 2) => "SYN-SENT",
+        (_, 3) => "SYN-RECV",
+        (_, 4) => "FIN-WAIT-1",
+        (_, 5) => "FIN-WAIT-2",
+        (_, 6) => "TIME-WAIT",
+        (_, TCP_CLOSE) => "CLOSE",
+        (_, 8) => "CLOSE-WAIT",
+        (_, 9) => "LAST-ACK",
+        (_, TCP_LISTEN) => "LISTEN",
+        (_, 11) => "CLOSING",
+        _ => "?",
+    };
+    let mut line = format!("{} {state} {}", if s.tcp { "tcp" } else { "udp" }, s.local);
+    if s.remote.port() != 0 {
+        line.push_str(&format!(" -> {}", s.remote));
+    }
+    line.push_str(&format!(" uid {}", s.uid));
+    // A TIME-WAIT socket has no inode: no process holds it.
+    if s.inode != 0 {
+        line.push_str(&format!(" inode {}", s.inode));
+    }
+    if let Some(pid) = pid {
+        line.push_str(&format!(" pid {pid}"));
+    }
+    line
+}
+
+/// `link 2 eth0 UP mtu 1500 veth 192.0.2.1/24 rx 3p/258B tx 5p/426B`.
 fn link_line(link: &Link, addrs: &[Addr]) -> String {
     let mut line = format!(
         "link {} {} {}",
@@ -155,6 +234,20 @@ fn link_line(link: &Link, addrs: &[Addr]) -> String {
     }
     for addr in addrs.iter().filter(|a| a.index == link.index) {
         line.push_str(&format!(" {}", addr.addr));
+    }
+    let st = &link.stats;
+    line.push_str(&format!(
+        " rx {}p/{}B tx {}p/{}B",
+        st.rx_packets, st.rx_bytes, st.tx_packets, st.tx_bytes
+    ));
+    if st.rx_errors + st.tx_errors > 0 {
+        line.push_str(&format!(" errors rx {} tx {}", st.rx_errors, st.tx_errors));
+    }
+    if st.rx_dropped + st.tx_dropped > 0 {
+        line.push_str(&format!(
+            " dropped rx {} tx {}",
+            st.rx_dropped, st.tx_dropped
+        ));
     }
     line
 }
