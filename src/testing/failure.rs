@@ -6,9 +6,10 @@
 //! Both happen on the body's thread, inside the namespace, before that
 //! thread ends (an anonymous namespace dies with its last thread). For a
 //! panic, the state is read in a panic hook, before the unwind drops the
-//! body's sockets and networks, and printed when the panic leaves the body;
+//! body's sockets and networks, and printed to stderr (which libtest
+//! captures and shows for a failed test) when the panic leaves the body;
 //! for an `Err`, both happen once the body has returned (its locals, so its
-//! sockets, are gone then). A passing test, a `#[should_panic]` test, and
+//! sockets, are gone then), and the text is appended to the error's. A passing test, a `#[should_panic]` test, and
 //! every test with `NETNS_TEST_DUMP=0` and no `NETNS_TEST_KEEP` pay nothing
 //! but an environment read.
 
@@ -93,10 +94,11 @@ pub(crate) fn run_body<R: TestReturn>(
     let _clear = Clear;
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => {
-            let output = value.into_output();
+            let mut output = value.into_output();
             if R::failed(&output) {
                 let state = settings.dump.then(read_state);
-                report(settings, host, state);
+                let text = report(settings, host, state);
+                R::append_to_failure(&mut output, || Some(text));
             }
             output
         }
@@ -105,7 +107,9 @@ pub(crate) fn run_body<R: TestReturn>(
                 BODY.with(|b| b.borrow_mut().as_mut().and_then(|b| b.state.take()))
                     .unwrap_or_else(read_state)
             });
-            report(settings, host, state);
+            // One write, so parallel tests' lines do not interleave;
+            // eprint!, which libtest captures, not a write to io::stderr().
+            eprint!("{}", report(settings, host, state));
             resume_unwind(payload)
         }
     }
@@ -115,8 +119,9 @@ fn read_state() -> Result<State, String> {
     state_here().map_err(|e| e.to_string())
 }
 
-/// Prints the state and keeps the namespace (the calling thread's).
-fn report(settings: Settings, host: &str, state: Option<Result<State, String>>) {
+/// Keeps the namespace (the calling thread's) and returns the text for
+/// the failure: the state, then where the namespace was kept.
+fn report(settings: Settings, host: &str, state: Option<Result<State, String>>) -> String {
     let mut out = String::new();
     if let Some(state) = state {
         let label = if host.is_empty() { "the test's" } else { host };
@@ -134,8 +139,7 @@ fn report(settings: Settings, host: &str, state: Option<Result<State, String>>) 
         out.push_str(&keep(host));
         out.push('\n');
     }
-    // One write, so parallel tests' lines do not interleave.
-    eprint!("{out}");
+    out
 }
 
 /// Keeps the calling thread's namespace and says how to enter it, or why
