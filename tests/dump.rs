@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use common::{fd_count, output_text, thread_count};
 use netns_test::__private::{run_test, TestFailure, TestOptions};
-use netns_test::{netns_test, Netns, Route};
+use netns_test::{netns_test, Fixture, Netns, Network, Route, Topology};
 
 const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
 
@@ -138,6 +138,45 @@ fn a_test_returning_err_prints_its_namespace_state() {
     assert!(text.contains("netns-test: state of the test's"), "{text}");
     assert!(
         text.contains("dumpme0 UP mtu 1500 veth 192.0.2.1/24"),
+        "{text}"
+    );
+}
+
+static LAB: Fixture<Network> = Fixture::new("nt-dump-lab", || {
+    Topology::new()
+        .host("client")
+        .host("server")
+        .link("client", "eth0", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .build()
+});
+
+#[netns_test(fixture = LAB, host = "client")]
+#[ignore = "fixture: run by a_fixture_test_prints_every_host"]
+fn fixture_dump_in_fixture() {
+    assert!(!armed(), "deliberate failure");
+}
+
+/// A fixture's host: its state first (the body's), then the other hosts'.
+#[test]
+fn a_fixture_test_prints_every_host() {
+    let out = run_fixture("fixture_dump_in_fixture", &[]);
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    let client = text
+        .find("netns-test: state of client network namespace:\n")
+        .unwrap_or_else(|| panic!("{text}"));
+    let server = text
+        .find("netns-test: state of server network namespace:\n")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(client < server, "{text}");
+    assert!(
+        text[client..server].contains(" eth0 UP mtu 1500 veth 192.0.2.1/24"),
+        "{text}"
+    );
+    assert!(
+        text[server..].contains(" eth0 UP mtu 1500 veth 192.0.2.2/24"),
         "{text}"
     );
 }

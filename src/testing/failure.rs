@@ -27,8 +27,16 @@ pub(crate) const DUMP_ENV: &str = "NETNS_TEST_DUMP";
 /// `NETNS_TEST_KEEP=failed`: keep a failed test's namespace.
 pub(crate) const KEEP_ENV: &str = "NETNS_TEST_KEEP";
 
-/// Lines of one namespace's state in a failure message, at most.
+/// Lines of one namespace's state in a failure message, at most, and of
+/// all of them (a fixture's hosts).
 const MAX_LINES: usize = 60;
+const MAX_TOTAL_LINES: usize = 200;
+
+/// What the dump read: each namespace's label and state (or why not).
+type Dump = Vec<(String, Result<State, String>)>;
+
+/// The fixture a test runs in, for its other hosts' state.
+type FixtureRef = &'static dyn crate::testing::fixture::SuiteFixture;
 
 #[derive(Clone, Copy)]
 struct Settings {
@@ -50,9 +58,10 @@ fn settings() -> Settings {
 
 /// The test body running on this thread, while a dump is wanted.
 struct Body {
-    dump: bool,
-    /// The state read by the panic hook at the last panic.
-    state: Option<Result<State, String>>,
+    host: String,
+    fixture: Option<FixtureRef>,
+    /// What the panic hook read at the last panic.
+    dump: Option<Dump>,
 }
 
 thread_local! {
@@ -71,9 +80,12 @@ impl Drop for Clear {
 /// Runs a test body on its (namespace) thread; if it fails, prints its
 /// namespace's state and keeps the namespace, as the environment asks.
 /// `host` names the namespace in the kept name: empty for a test's own
-/// anonymous namespace, else the named namespace or the fixture's host.
+/// anonymous namespace, else the named namespace or the fixture's host;
+/// a fixture's other hosts are dumped after it (not kept: other tests
+/// share them).
 pub(crate) fn run_body<R: TestReturn>(
     host: &str,
+    fixture: Option<FixtureRef>,
     should_panic: bool,
     f: impl FnOnce() -> R,
 ) -> R::Output {
@@ -86,8 +98,9 @@ pub(crate) fn run_body<R: TestReturn>(
         install_panic_hook();
         BODY.with(|b| {
             *b.borrow_mut() = Some(Body {
-                dump: true,
-                state: None,
+                host: host.to_owned(),
+                fixture,
+                dump: None,
             })
         });
     }
@@ -96,41 +109,62 @@ pub(crate) fn run_body<R: TestReturn>(
         Ok(value) => {
             let mut output = value.into_output();
             if R::failed(&output) {
-                let state = settings.dump.then(read_state);
-                let text = report(settings, host, state);
+                let dump = settings.dump.then(|| read_dump(host, fixture));
+                let text = report(settings, host, dump);
                 R::append_to_failure(&mut output, || Some(text));
             }
             output
         }
         Err(payload) => {
-            let state = settings.dump.then(|| {
-                BODY.with(|b| b.borrow_mut().as_mut().and_then(|b| b.state.take()))
-                    .unwrap_or_else(read_state)
+            let dump = settings.dump.then(|| {
+                BODY.with(|b| b.borrow_mut().as_mut().and_then(|b| b.dump.take()))
+                    .unwrap_or_else(|| read_dump(host, fixture))
             });
             // One write, so parallel tests' lines do not interleave;
             // eprint!, which libtest captures, not a write to io::stderr().
-            eprint!("{}", report(settings, host, state));
+            eprint!("{}", report(settings, host, dump));
             resume_unwind(payload)
         }
     }
 }
 
-fn read_state() -> Result<State, String> {
-    state_here().map_err(|e| e.to_string())
+/// The calling thread's namespace's state, then (for a fixture's host)
+/// each other host's, read from a thread of its own.
+fn read_dump(host: &str, fixture: Option<FixtureRef>) -> Dump {
+    let label = if host.is_empty() {
+        "the test's".to_owned()
+    } else {
+        host.to_owned()
+    };
+    let mut dump = vec![(label, state_here().map_err(|e| e.to_string()))];
+    for (other, ns) in fixture.map(|fx| fx.hosts()).unwrap_or_default() {
+        if other != host {
+            dump.push((other, ns.state().map_err(|e| e.to_string())));
+        }
+    }
+    dump
 }
 
 /// Keeps the namespace (the calling thread's) and returns the text for
 /// the failure: the state, then where the namespace was kept.
-fn report(settings: Settings, host: &str, state: Option<Result<State, String>>) -> String {
+fn report(settings: Settings, host: &str, dump: Option<Dump>) -> String {
     let mut out = String::new();
-    if let Some(state) = state {
-        let label = if host.is_empty() { "the test's" } else { host };
+    let mut room = MAX_TOTAL_LINES;
+    for (label, state) in dump.unwrap_or_default() {
         match state {
+            Ok(_) if room < 2 => {
+                out.push_str(&format!(
+                    "netns-test: state of {label} network namespace: left out (over \
+                     {MAX_TOTAL_LINES} lines)\n"
+                ));
+            }
             Ok(state) => {
                 out.push_str(&format!(
                     "netns-test: state of {label} network namespace:\n"
                 ));
-                out.push_str(&state.bounded("  ", MAX_LINES).0);
+                let (text, lines) = state.bounded("  ", MAX_LINES.min(room));
+                out.push_str(&text);
+                room -= lines;
             }
             Err(e) => out.push_str(&format!("netns-test: no state of {label} namespace: {e}\n")),
         }
@@ -172,13 +206,14 @@ fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
             let wanted = BODY
-                .try_with(|b| b.borrow().as_ref().is_some_and(|b| b.dump))
-                .unwrap_or(false);
-            if wanted {
-                let state = read_state();
+                .try_with(|b| b.borrow().as_ref().map(|b| (b.host.clone(), b.fixture)))
+                .ok()
+                .flatten();
+            if let Some((host, fixture)) = wanted {
+                let dump = read_dump(&host, fixture);
                 let _ = BODY.try_with(|b| {
                     if let Some(body) = b.borrow_mut().as_mut() {
-                        body.state = Some(state);
+                        body.dump = Some(dump);
                     }
                 });
             }

@@ -325,6 +325,11 @@ pub trait SuiteFixture: Sync {
     fn hold(&'static self, exclusive: bool) -> Result<FixtureGuard<'static>>;
     /// Builds (once) and finds `host`'s namespace.
     fn host_netns(&'static self, host: &str) -> Result<&'static Netns>;
+    /// Every host and its namespace, if the fixture is built (for a
+    /// failing test's state dump); none otherwise.
+    fn hosts(&'static self) -> Vec<(String, &'static Netns)> {
+        Vec::new()
+    }
 }
 
 impl<T, E> SuiteFixture for Fixture<T, E>
@@ -343,6 +348,17 @@ where
     fn hold(&'static self, exclusive: bool) -> Result<FixtureGuard<'static>> {
         let across_processes = self.get()?.shared_across_processes();
         self.lock_with(exclusive, across_processes)
+    }
+
+    fn hosts(&'static self) -> Vec<(String, &'static Netns)> {
+        let Ok(value) = self.get() else {
+            return Vec::new();
+        };
+        value
+            .host_names()
+            .into_iter()
+            .filter_map(|host| Some((host.clone(), value.netns(&host)?)))
+            .collect()
     }
 
     fn host_netns(&'static self, host: &str) -> Result<&'static Netns> {

@@ -186,7 +186,7 @@ where
         crate::kernel::netlink::loopback_up()?;
         #[cfg(feature = "wire")]
         crate::wire::capture_here("");
-        Ok(body::<R>("", should_panic, f))
+        Ok(body::<R>("", None, should_panic, f))
     })
 }
 
@@ -216,7 +216,7 @@ where
         #[cfg(feature = "wire")]
         crate::wire::capture_here(&label);
         crate::namespace::crash_points::crash_point("body");
-        body::<R>(&label, should_panic, f)
+        body::<R>(&label, None, should_panic, f)
     })
 }
 
@@ -257,7 +257,7 @@ where
         Some(host) => fixture.host_netns(host)?.run(move || {
             #[cfg(feature = "wire")]
             crate::wire::capture_here(host);
-            body::<R>(host, opts.should_panic, f)
+            body::<R>(host, Some(fixture), opts.should_panic, f)
         }),
         None => {
             fixture.build()?;
@@ -269,6 +269,11 @@ where
 /// The body, on its thread in its namespace: a failure prints the
 /// namespace's state and keeps it, as the environment asks
 /// (`testing/failure.rs`).
-fn body<R: TestReturn>(host: &str, should_panic: bool, f: impl FnOnce() -> R) -> R::Output {
-    crate::testing::failure::run_body::<R>(host, should_panic, f)
+fn body<R: TestReturn>(
+    host: &str,
+    fixture: Option<&'static dyn crate::testing::fixture::SuiteFixture>,
+    should_panic: bool,
+    f: impl FnOnce() -> R,
+) -> R::Output {
+    crate::testing::failure::run_body::<R>(host, fixture, should_panic, f)
 }
