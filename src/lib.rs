@@ -30,6 +30,12 @@
 //!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
 //!   writes a pcapng file of what each test's namespaces saw, and `Capture`
 //!   does it by hand (README, "Faults and capture").
+//! - A failing `#[netns_test]` prints its namespace's state (links with
+//!   counters, addresses, routes, neighbours, sockets; [`Netns::state`],
+//!   [`State`]; `NETNS_TEST_DUMP=0` turns it off), and with
+//!   `NETNS_TEST_KEEP=failed` its namespace stays as
+//!   `/run/netns/netns-test-TEST[-HOST]` for `ip netns exec`, until
+//!   `setns --sweep` (README, "When a test fails").
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
