@@ -363,4 +363,41 @@ mod tests {
         assert_eq!(n, 10);
         assert!(!text.contains("more"));
     }
+
+    #[test]
+    fn sockets_print_as_ss_names_them() {
+        let socket = |tcp, state, local: &str, remote: &str, inode| InetSocket {
+            tcp,
+            state,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            uid: 0,
+            inode,
+        };
+        assert_eq!(
+            socket_line(
+                &socket(true, 10, "127.0.0.1:4242", "0.0.0.0:0", 7),
+                Some(42)
+            ),
+            "tcp LISTEN 127.0.0.1:4242 uid 0 inode 7 pid 42"
+        );
+        assert_eq!(
+            socket_line(
+                &socket(true, 1, "[2001:db8::1]:80", "[2001:db8::2]:5000", 8),
+                None
+            ),
+            "tcp ESTAB [2001:db8::1]:80 -> [2001:db8::2]:5000 uid 0 inode 8"
+        );
+        // TIME-WAIT: no inode, no process.
+        assert_eq!(
+            socket_line(&socket(true, 6, "192.0.2.1:80", "192.0.2.2:5000", 0), None),
+            "tcp TIME-WAIT 192.0.2.1:80 -> 192.0.2.2:5000 uid 0"
+        );
+        let unconnected = socket(false, 7, "192.0.2.1:5353", "0.0.0.0:0", 9);
+        assert!(listening(&unconnected));
+        assert_eq!(
+            socket_line(&unconnected, None),
+            "udp UNCONN 192.0.2.1:5353 uid 0 inode 9"
+        );
+    }
 }
