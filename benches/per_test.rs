@@ -42,6 +42,45 @@ fn netns_create_run_drop(bencher: divan::Bencher) {
     });
 }
 
+/// `Netns::state` of a namespace with a veth pair and an address: the
+/// text a failing test prints (links, addresses, routes, neighbours,
+/// sockets with their pids).
+#[divan::bench]
+fn netns_state(bencher: divan::Bencher) {
+    let ns = Netns::new().unwrap();
+    let peer = Netns::new().unwrap();
+    ns.add_veth("eth0", &peer, "eth0").unwrap();
+    ns.set_up("eth0").unwrap();
+    ns.add_addr("eth0", "192.0.2.1/24".parse().unwrap())
+        .unwrap();
+    bencher.bench_local(|| ns.state().unwrap());
+}
+
+/// A failing `#[netns_test]` (`Err`) with the state dump (the default):
+/// compare with `netns_test_anonymous`.
+#[divan::bench]
+fn failing_test_with_dump() {
+    std::env::remove_var("NETNS_TEST_KEEP");
+    let failed = run_test::<Result<(), String>, _>(TestOptions::default(), || Err("x".into()));
+    assert!(failed.is_err());
+}
+
+/// A failing test with `NETNS_TEST_KEEP=failed` as well: the bind mount
+/// and owner record of the kept namespace, then its removal (`delete`).
+#[divan::bench]
+fn failing_test_with_dump_and_keep() {
+    std::env::set_var("NETNS_TEST_KEEP", "failed");
+    let failed = run_test::<Result<(), String>, _>(TestOptions::default(), || Err("x".into()));
+    std::env::remove_var("NETNS_TEST_KEEP");
+    let text = failed.unwrap_err().0;
+    let name = text
+        .split("kept network namespace ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("not kept: {text}"));
+    Netns::open(name).unwrap().delete().unwrap();
+}
+
 /// The floor's `ip link set lo up`, over netlink with the same crates.
 fn loopback_up_floor() {
     use netlink_packet_core::{

@@ -30,6 +30,12 @@
 //!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
 //!   writes a pcapng file of what each test's namespaces saw, and `Capture`
 //!   does it by hand (README, "Faults and capture").
+//! - A failing `#[netns_test]` prints its namespace's state (links with
+//!   counters, addresses, routes, neighbours, sockets; [`Netns::state`],
+//!   [`State`]; `NETNS_TEST_DUMP=0` turns it off), and with
+//!   `NETNS_TEST_KEEP=failed` its namespace stays as
+//!   `/run/netns/netns-test-TEST[-HOST]` for `ip netns exec`, until
+//!   `setns --sweep` (README, "When a test fails").
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
@@ -103,6 +109,8 @@ pub use namespace::netns::Netns;
 pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 #[cfg(target_os = "linux")]
 pub use network::addr::Addr;
+#[cfg(target_os = "linux")]
+pub use network::dump::State;
 #[cfg(target_os = "linux")]
 pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};
 #[cfg(target_os = "linux")]

@@ -42,6 +42,8 @@ const SUITES: &[&str] = &[
     "topology",
     "fixtures",
     "harness",
+    "keep",
+    "dump",
 ];
 
 /// A PATH user nobody can search (the caller's may hold directories of root's

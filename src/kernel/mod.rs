@@ -16,6 +16,7 @@ pub(crate) mod netlink;
 mod ns;
 #[cfg(feature = "wire")]
 pub(crate) mod packet;
+pub(crate) mod proc_fd;
 mod proc_stat;
 mod process;
 pub(crate) mod raw;

@@ -12,7 +12,9 @@ use netlink_packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, InetResponseHeader, SocketId, StateFlags,
+};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr as NetlinkAddr};
 use rustix::io::Errno;
@@ -26,6 +28,23 @@ pub(crate) enum Transport {
     Tcp,
     /// UDP sockets, bound (any state).
     Udp,
+}
+
+/// A TCP or UDP socket as `inet_diag_msg` describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct InetSocket {
+    /// TCP, else UDP.
+    pub(crate) tcp: bool,
+    /// `idiag_state`: a `TCP_*` state (linux/tcp_states.h); a UDP socket
+    /// is `TCP_CLOSE` (7) when unconnected, `TCP_ESTABLISHED` (1) when
+    /// connected.
+    pub(crate) state: u8,
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    /// `idiag_uid`: the socket's owner, in the reader's user namespace.
+    pub(crate) uid: u32,
+    /// `idiag_inode`: the inode `/proc/PID/fd/N` links to (`socket:[INODE]`).
+    pub(crate) inode: u32,
 }
 
 /// A `NETLINK_SOCK_DIAG` socket in the namespace of the thread that opened it.
@@ -63,18 +82,56 @@ impl DiagSocket {
     /// its bound UDP sockets: two `SOCK_DIAG_BY_FAMILY` dumps
     /// (`inet_diag_req_v2`, IPv4 then IPv6), as `ss -ltn` / `ss -uan` make.
     pub(crate) fn local_addrs(&mut self, transport: Transport) -> Result<Vec<SocketAddr>> {
-        let mut out = Vec::new();
-        for family in [AF_INET, AF_INET6] {
-            self.dump(family, transport, &mut out)?;
-        }
-        Ok(out)
-    }
-
-    fn dump(&mut self, family: u8, transport: Transport, out: &mut Vec<SocketAddr>) -> Result<()> {
         let (protocol, states, name) = match transport {
             Transport::Tcp => (IPPROTO_TCP, StateFlags::LISTEN, "TCP LISTEN"),
             Transport::Udp => (IPPROTO_UDP, StateFlags::all(), "UDP"),
         };
+        let mut out = Vec::new();
+        for family in [AF_INET, AF_INET6] {
+            self.dump(family, protocol, states.clone(), name, &mut |r| {
+                out.push(SocketAddr::new(
+                    r.socket_id.source_address,
+                    r.socket_id.source_port,
+                ))
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Every TCP socket (any state) and UDP socket of the namespace, IPv4
+    /// then IPv6, as `ss -tuan` lists them: four `SOCK_DIAG_BY_FAMILY`
+    /// dumps.
+    pub(crate) fn sockets(&mut self) -> Result<Vec<InetSocket>> {
+        let mut out = Vec::new();
+        for (protocol, name) in [(IPPROTO_TCP, "TCP"), (IPPROTO_UDP, "UDP")] {
+            for family in [AF_INET, AF_INET6] {
+                self.dump(family, protocol, StateFlags::all(), name, &mut |r| {
+                    out.push(InetSocket {
+                        tcp: protocol == IPPROTO_TCP,
+                        state: r.state,
+                        local: SocketAddr::new(r.socket_id.source_address, r.socket_id.source_port),
+                        remote: SocketAddr::new(
+                            r.socket_id.destination_address,
+                            r.socket_id.destination_port,
+                        ),
+                        uid: r.uid,
+                        inode: r.inode,
+                    })
+                })?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One `SOCK_DIAG_BY_FAMILY` dump: each socket's header goes to `each`.
+    fn dump(
+        &mut self,
+        family: u8,
+        protocol: u8,
+        states: StateFlags,
+        name: &str,
+        each: &mut dyn FnMut(&InetResponseHeader),
+    ) -> Result<()> {
         let op = format!(
             "SOCK_DIAG_BY_FAMILY dump ({name}, {})",
             if family == AF_INET {
@@ -146,8 +203,7 @@ impl DiagSocket {
                         }
                     }
                     NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                        let id = &response.header.socket_id;
-                        out.push(SocketAddr::new(id.source_address, id.source_port));
+                        each(&response.header);
                     }
                     _ => {}
                 }

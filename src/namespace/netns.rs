@@ -137,7 +137,7 @@ impl Netns {
 
     /// Steps 1-3 and 5 of [`Netns::create`] around `make`, which makes the
     /// namespace and bind-mounts it onto the placeholder at the given path.
-    fn create_with(
+    pub(crate) fn create_with(
         dir: &RunDir,
         name: &str,
         make: impl FnOnce(&Path) -> Result<OwnedFd>,
@@ -297,7 +297,9 @@ impl Netns {
     /// it stays for `ip netns` (remove it with `ip netns del NAME`).
     ///
     /// Its owner record is removed, so it is no longer netns-test's: no
-    /// later run or sweep removes it, as after `ip netns add`.
+    /// later run or sweep removes it, as after `ip netns add`. (The
+    /// namespaces of failed tests kept by `NETNS_TEST_KEEP=failed` keep
+    /// their record instead, so that `setns --sweep` removes them.)
     pub fn keep(&mut self) -> &mut Self {
         if self.remove_on_drop {
             if let (Some(name), Some(path)) = (&self.name, &self.path) {
@@ -306,6 +308,14 @@ impl Netns {
         }
         self.disown();
         self
+    }
+
+    /// Keeps a namespace made by [`Netns::create`] when this handle drops
+    /// and at exit, like [`Netns::keep`], but leaves its owner record: a
+    /// kept failed test's namespace (namespace/keep.rs) stays netns-test's,
+    /// and [`RunDir::sweep`] removes it once this process is gone.
+    pub(crate) fn keep_recorded(&mut self) {
+        self.disown();
     }
 
     /// No longer removed on drop or at exit.

@@ -115,7 +115,10 @@ impl Netns {
     }
 }
 
-fn addr_from_message(msg: &AddressMessage, names: &HashMap<u32, String>) -> Option<Addr> {
+pub(crate) fn addr_from_message(
+    msg: &AddressMessage,
+    names: &HashMap<u32, String>,
+) -> Option<Addr> {
     let mut local = None;
     let mut address = None;
     let mut label = None;

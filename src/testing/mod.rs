@@ -1,6 +1,7 @@
 //! The test-integration layer: the runner that `#[netns_test]` expands to,
 //! suite fixtures, and the `main!()` harness (ARCHITECTURE.md, "Layers").
 
+pub(crate) mod failure;
 pub(crate) mod fixture;
 #[cfg(feature = "harness")]
 #[cfg_attr(docsrs, doc(cfg(feature = "harness")))]

@@ -148,8 +148,8 @@ where
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match (opts.fixture, opts.name) {
             (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
-            (None, None) => run_anonymous(f),
-            (None, Some(name)) => run_named(name, f),
+            (None, None) => run_anonymous(f, opts.should_panic),
+            (None, Some(name)) => run_named(name, opts.should_panic, f),
         }
     }));
     match outcome.map(crate::privilege::explain) {
@@ -188,7 +188,7 @@ where
 /// The hot path: one thread, `unshare(CLONE_NEWNET)`, `lo` up, the body. The
 /// namespace has no name and no fd: it goes away with the thread (and with
 /// anything the body left in it), even if the process is killed.
-fn run_anonymous<R, F>(f: F) -> crate::Result<R::Output>
+fn run_anonymous<R, F>(f: F, should_panic: bool) -> crate::Result<R::Output>
 where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
@@ -198,11 +198,11 @@ where
         crate::kernel::netlink::loopback_up()?;
         #[cfg(feature = "wire")]
         crate::wire::capture_here("");
-        Ok(f().into_output())
+        Ok(body::<R>("", None, should_panic, f))
     })
 }
 
-fn run_named<R, F>(name: &str, f: F) -> crate::Result<R::Output>
+fn run_named<R, F>(name: &str, should_panic: bool, f: F) -> crate::Result<R::Output>
 where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
@@ -223,13 +223,12 @@ where
     };
     // `ns` drops after the body, pass or fail (a panic resumes after the
     // drop), removing the namespace (then its record) if it was created here.
-    #[cfg(feature = "wire")]
     let label = ns.name().unwrap_or_default().to_owned();
     ns.run(move || {
         #[cfg(feature = "wire")]
         crate::wire::capture_here(&label);
         crate::namespace::crash_points::crash_point("body");
-        f().into_output()
+        body::<R>(&label, None, should_panic, f)
     })
 }
 
@@ -270,10 +269,12 @@ where
     #[cfg(feature = "wire")]
     crate::wire::capture_fixture(|| fixture.hosts());
     match opts.host {
-        Some(host) => fixture.host_netns(host)?.run(move || f().into_output()),
+        Some(host) => fixture
+            .host_netns(host)?
+            .run(move || body::<R>(host, Some(fixture), opts.should_panic, f)),
         None => {
             fixture.build()?;
-            run_anonymous(f)
+            run_anonymous(f, opts.should_panic)
         }
     }
 }
@@ -295,4 +296,16 @@ impl CaptureFeatureRequired for () {}
 #[doc(hidden)]
 pub fn capture_option_needs_the_feature<T: CaptureFeatureRequired>() -> bool {
     true
+}
+
+/// The body, on its thread in its namespace: a failure prints the
+/// namespace's state and keeps it, as the environment asks
+/// (`testing/failure.rs`).
+fn body<R: TestReturn>(
+    host: &str,
+    fixture: Option<&'static dyn crate::testing::fixture::SuiteFixture>,
+    should_panic: bool,
+    f: impl FnOnce() -> R,
+) -> R::Output {
+    crate::testing::failure::run_body::<R>(host, fixture, should_panic, f)
 }

@@ -1,0 +1,77 @@
+//! Which process holds a socket: `/proc/PID/fd/N` is a symbolic link that
+//! reads `socket:[INODE]` for a socket (proc(5)), the inode sock_diag
+//! reports (`idiag_inode`). Read only for a namespace's state (a failing
+//! test's, or `Netns::state`), and bounded: this process and its direct
+//! children, a fixed number of fds.
+//!
+//! `/proc/PID/fd` is the process's fd table, which all its threads share:
+//! whose thread reads it does not matter (unlike `/proc/PID/net`, 2.2).
+
+use std::collections::HashMap;
+
+/// This process and its children (processes whose `/proc/PID/stat` field
+/// 4, `ppid`, is this process), looking at no more than `max_scan` entries
+/// of `/proc`. Without `CONFIG_PROC_CHILDREN` there is no
+/// `/proc/PID/task/TID/children`, so the children are found by their
+/// `ppid`.
+pub(crate) fn self_and_children(max_scan: usize) -> Vec<u32> {
+    let me = std::process::id();
+    let mut pids = vec![me];
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return pids;
+    };
+    for entry in entries.flatten().take(max_scan) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != me && ppid(pid) == Some(me) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Field 4 of `/proc/PID/stat`, counted after the last `)` (the command
+/// name may hold spaces and parentheses).
+fn ppid(pid: u32) -> Option<u32> {
+    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// Socket inode → the pid of a process in `pids` that has it open,
+/// reading at most `max_fds` fd links in all (`readlink` of each
+/// `/proc/PID/fd/N`).
+pub(crate) fn socket_owners(pids: &[u32], max_fds: usize) -> HashMap<u64, u32> {
+    let mut owners = HashMap::new();
+    let mut budget = max_fds;
+    for &pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if budget == 0 {
+                return owners;
+            }
+            budget -= 1;
+            let Ok(target) = rustix::fs::readlink(fd.path(), Vec::new()) else {
+                continue;
+            };
+            let inode = target
+                .to_str()
+                .ok()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok());
+            if let Some(inode) = inode {
+                owners.entry(inode).or_insert(pid);
+            }
+        }
+    }
+    owners
+}

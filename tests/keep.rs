@@ -1,0 +1,171 @@
+//! `NETNS_TEST_KEEP=failed` (README, "When a test fails"): a failed test's
+//! namespace stays in the run directory as `netns-test-TEST[-HOST]` with an
+//! owner record, `ip netns exec` enters it, and the sweep removes it once
+//! the test process is gone; a passing test's namespace is not kept;
+//! rootless, nothing can be kept and the message says so.
+//!
+//! The failing tests are `fixture_*`, `#[ignore]`d and inert unless
+//! `NETNS_TEST_FIXTURE=1`: this binary runs itself on them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{ip, ip_netns_list, is_rootless, nsfs_mounts, output_text, owner_record};
+use netns_test::__private::{run_test, TestFailure, TestOptions};
+use netns_test::{netns_test, Netns, Outcome, RunDir};
+
+const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
+
+fn armed() -> bool {
+    std::env::var_os(FIXTURE_ENV).is_some()
+}
+
+/// Runs this binary on the ignored tests matching `filter`, armed, with
+/// `NETNS_TEST_KEEP=failed`.
+fn run_fixtures(filter: &str) -> Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", filter])
+        .env(FIXTURE_ENV, "1")
+        .env("NETNS_TEST_KEEP", "failed")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+/// A veth pair `keepme0`/`keepme1` in the calling thread's namespace.
+fn make_links() {
+    let ns = Netns::current().unwrap();
+    ns.add_veth("keepme0", &ns, "keepme1").unwrap();
+    ns.set_up("keepme0").unwrap();
+    ns.add_addr("keepme0", "192.0.2.1/24".parse().unwrap())
+        .unwrap();
+}
+
+#[netns_test]
+#[ignore = "fixture: run by failed_tests_are_kept_passing_ones_are_not"]
+fn fixture_keep_panics() {
+    make_links();
+    assert!(!armed(), "deliberate failure");
+}
+
+#[netns_test(name = "nt-keep-named")]
+#[ignore = "fixture: run by failed_tests_are_kept_passing_ones_are_not"]
+fn fixture_keep_err() -> Result<(), String> {
+    make_links();
+    if armed() {
+        return Err("deliberate failure".to_owned());
+    }
+    Ok(())
+}
+
+#[netns_test]
+#[ignore = "fixture: run by failed_tests_are_kept_passing_ones_are_not"]
+fn fixture_keep_passes() {
+    make_links();
+}
+
+/// The names the output says were kept.
+fn kept(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("netns-test: kept network namespace "))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn failed_tests_are_kept_passing_ones_are_not() {
+    if is_rootless() {
+        // A child of this process would share its user and mount
+        // namespaces (Privilege::Full there, and this process's private
+        // run directory): the failing test runs here instead.
+        return rootless_keeps_nothing();
+    }
+    let out = run_fixtures("fixture_keep_");
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("test fixture_keep_passes ... ok"), "{text}");
+    let mut names = kept(&text);
+    names.sort();
+    // Exactly the failed tests', each under a name of its own (a name
+    // already taken, say by an earlier run's, gets the pid).
+    assert_eq!(names.len(), 2, "{text}");
+    assert!(
+        names[0].starts_with("netns-test-fixture_keep_err-nt-keep-named"),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("netns-test-fixture_keep_panics"),
+        "{names:?}"
+    );
+    assert!(
+        text.contains(&format!("enter with: ip netns exec {} sh", names[1])),
+        "{text}"
+    );
+    // The named test's own namespace went as usual.
+    assert!(!Path::new("/run/netns/nt-keep-named").exists());
+    for name in &names {
+        assert!(Path::new("/run/netns").join(name).exists(), "{name}");
+        assert!(owner_record(name).exists(), "{name}: no owner record");
+        let out = ip(&["netns", "exec", name, "ip", "-brief", "address"]);
+        let links = output_text(&out);
+        assert!(out.status.success(), "{links}");
+        assert!(links.contains("keepme0"), "{name}: {links}");
+        assert!(links.contains("192.0.2.1/24"), "{name}: {links}");
+        assert!(ip_netns_list().contains(name));
+    }
+    // The child is gone: the sweep removes them, records included.
+    let swept = RunDir::get().sweep(false).unwrap();
+    for name in &names {
+        let entry = Path::new("/run/netns").join(name);
+        assert!(
+            swept
+                .iter()
+                .any(|l| l.path == entry && l.outcome == Outcome::Removed),
+            "{name}: {swept:?}"
+        );
+        assert!(!entry.exists());
+        assert!(!owner_record(name).exists());
+        assert!(!ip_netns_list().contains(name));
+        assert!(!nsfs_mounts().iter().any(|m| m.ends_with(name.as_str())));
+    }
+    let list = ip(&["netns", "list"]);
+    assert!(list.stderr.is_empty(), "{list:?}");
+}
+
+/// Rootless, the run directory is private to the process: a failed test's
+/// namespace is not kept, and the failure says why.
+fn rootless_keeps_nothing() {
+    std::env::set_var("NETNS_TEST_KEEP", "failed");
+    let failure = run_test::<Result<(), String>, _>(TestOptions::default(), || {
+        make_links();
+        Err("deliberate failure".to_owned())
+    });
+    std::env::remove_var("NETNS_TEST_KEEP");
+    let TestFailure(text) = failure.unwrap_err();
+    assert!(
+        text.contains(
+            "network namespace not kept (NETNS_TEST_KEEP=failed): in rootless mode the run \
+             directory is private to this test process"
+        ),
+        "{text}"
+    );
+    assert!(kept(&text).is_empty(), "{text}");
+    assert!(!std::fs::read_dir(RunDir::get().path())
+        .map(|d| d
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("netns-test-")))
+        .unwrap_or(false));
+}
+
+#[test]
+fn a_passing_run_keeps_nothing() {
+    let out = run_fixtures("fixture_keep_passes");
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("netns-test:"), "{text}");
+    assert!(!ip_netns_list()
+        .iter()
+        .any(|n| n.starts_with("netns-test-fixture_keep_passes")));
+}
