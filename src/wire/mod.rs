@@ -57,12 +57,12 @@ pub(crate) struct TestWatch {
 
 impl TestWatch {
     /// Called by the runner on the test's thread before the body starts.
-    pub(crate) fn start(forced: bool) -> TestWatch {
+    pub(crate) fn start(_forced: bool) -> TestWatch {
         let test = std::thread::current().name().unwrap_or("").to_owned();
         SEEDED.lock().push((test.clone(), false));
         TestWatch {
             #[cfg(feature = "capture")]
-            capture: per_test::start(forced),
+            capture: per_test::start(_forced),
             test,
             done: false,
         }
