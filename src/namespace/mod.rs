@@ -10,6 +10,7 @@ pub(crate) mod name_lock;
 pub(crate) mod netns;
 pub(crate) mod owner;
 pub(crate) mod registry;
+pub(crate) mod remove;
 pub(crate) mod rundir;
 pub(crate) mod sweep;
 pub(crate) mod thread;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::kernel;
-use crate::namespace::netns::remove_named;
+use crate::namespace::remove::remove_named;
 
 /// Named namespaces this process created and has not removed or kept:
 /// what a handle in a never-dropped `static` (a suite fixture) would leave in

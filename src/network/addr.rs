@@ -10,9 +10,8 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::link::{
-    dump_links, family, link_index, netns_label, validate_link_name, with_route_socket,
-};
+use super::link::{dump_links, validate_link_name};
+use super::request::{family, link_index, netns_label, with_route_socket};
 use crate::error::Result;
 use crate::Netns;
 

@@ -16,7 +16,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::addr::addr_from_message;
-use super::link::{dump_links, netns_label, with_route_socket};
+use super::link::dump_links;
+use super::request::{netns_label, with_route_socket};
 use crate::error::Result;
 use crate::kernel::netlink::RouteSocket;
 use crate::kernel::proc_fd::{self_and_children, socket_owners};

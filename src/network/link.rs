@@ -6,15 +6,15 @@
 //! and opens it there; the calling thread never changes namespace. Every
 //! name is checked before anything is sent: refused input changes nothing.
 
-use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 
+use super::request::{link_named, netns_label, with_route_socket};
 use crate::error::{Error, Result};
 use crate::kernel::netlink::RouteSocket;
 use crate::Netns;
@@ -197,46 +197,6 @@ impl Link {
     }
 }
 
-/// How errors name a namespace: its name, else `net:[INODE]` as
-/// `readlink /proc/PID/ns/net` prints it.
-pub(crate) fn netns_label(ns: &Netns) -> String {
-    match ns.name() {
-        Some(name) => name.to_owned(),
-        None => format!("net:[{}]", ns.inode()),
-    }
-}
-
-/// Runs `f` with a `NETLINK_ROUTE` socket opened on a fresh thread inside
-/// `ns`.
-pub(crate) fn with_route_socket<T: Send>(
-    ns: &Netns,
-    f: impl FnOnce(&mut RouteSocket) -> Result<T> + Send,
-) -> Result<T> {
-    ns.run(|| f(&mut RouteSocket::open()?))?
-}
-
-/// The interface index of `name`, for a request that needs one; a failure
-/// names the request `op` and the lookup.
-pub(crate) fn link_index(socket: &mut RouteSocket, name: &str, op: &str) -> Result<u32> {
-    let link = socket.link_by_name(name, &|| format!("{op}, looking up {name} (RTM_GETLINK)"))?;
-    Ok(link.header.index)
-}
-
-/// `RTM_NEWLINK` or `RTM_SETLINK` for the link called `name` (index 0 and
-/// `IFLA_IFNAME`: the kernel finds the link by name).
-fn link_named(name: &str) -> LinkMessage {
-    let mut msg = LinkMessage::default();
-    msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
-    msg
-}
-
-pub(crate) fn family(addr: IpAddr) -> AddressFamily {
-    match addr {
-        IpAddr::V4(_) => AddressFamily::Inet,
-        IpAddr::V6(_) => AddressFamily::Inet6,
-    }
-}
-
 impl Netns {
     /// Creates a veth pair (veth(4)): `name` in this namespace and its peer
     /// `peer_name` directly in `peer`'s, as
@@ -287,71 +247,6 @@ impl Netns {
                 NLM_F_CREATE | NLM_F_EXCL,
                 &|| op.clone(),
             )
-        })
-    }
-
-    /// Creates a bridge `name` in this namespace, left DOWN, as
-    /// `ip link add NAME type bridge` does (`RTM_NEWLINK`,
-    /// `IFLA_INFO_KIND` `bridge`). Attach links with [`Netns::set_master`].
-    ///
-    /// The kernel's defaults apply: STP off, so ports forward as soon as they
-    /// and the bridge are up.
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] (nothing created); [`Error::Netlink`] naming the
-    /// request and the namespace (`EEXIST` if the name is taken).
-    ///
-    /// # References
-    /// ip-link(8), bridge(8), rtnetlink(7).
-    #[doc(alias = "ip link add")]
-    pub fn add_bridge(&self, name: &str) -> Result<()> {
-        validate_link_name(name)?;
-        let op = format!(
-            "RTM_NEWLINK {name} type bridge in netns {}",
-            netns_label(self)
-        );
-        let mut msg = link_named(name);
-        msg.attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-                InfoKind::Bridge,
-            )]));
-        with_route_socket(self, |socket| {
-            socket.request_ack_with(
-                RouteNetlinkMessage::NewLink(msg),
-                NLM_F_CREATE | NLM_F_EXCL,
-                &|| op.clone(),
-            )
-        })
-    }
-
-    /// Attaches `link` to the bridge `master`, as
-    /// `ip link set dev LINK master MASTER` does (`RTM_SETLINK` with
-    /// `IFLA_MASTER`, the bridge's index).
-    ///
-    /// Runs on a fresh thread inside this namespace; the caller never moves.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] (nothing changed); [`Error::Netlink`] naming the
-    /// request and the namespace: `ENODEV` if either link is missing,
-    /// `EOPNOTSUPP` or `EINVAL` if `master` cannot take ports (it is not a
-    /// bridge, or it is `link` itself).
-    ///
-    /// # References
-    /// ip-link(8), bridge(8), rtnetlink(7).
-    pub fn set_master(&self, link: &str, master: &str) -> Result<()> {
-        validate_link_name(link)?;
-        validate_link_name(master)?;
-        let op = format!(
-            "RTM_SETLINK {link} master {master} in netns {}",
-            netns_label(self)
-        );
-        with_route_socket(self, |socket| {
-            let index = link_index(socket, master, &op)?;
-            let mut msg = link_named(link);
-            msg.attributes.push(LinkAttribute::Controller(index));
-            socket.request_ack(RouteNetlinkMessage::SetLink(msg), &|| op.clone())
         })
     }
 

@@ -3,9 +3,11 @@
 //! (ARCHITECTURE.md, "Layers").
 
 pub(crate) mod addr;
+pub(crate) mod bridge;
 pub(crate) mod carried;
 pub(crate) mod dump;
 pub(crate) mod link;
+pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod step;
 pub(crate) mod sysctl;

@@ -103,7 +103,7 @@ pub fn main() -> ExitCode {
     let trials = trials();
     quiet_expected_panics();
     let conclusion = libtest_mimic::run(&args, trials);
-    crate::testing::fixture::teardown_all();
+    crate::testing::teardown::teardown_all();
     conclusion.exit_code()
 }
 

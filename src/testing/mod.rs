@@ -8,3 +8,4 @@ pub(crate) mod fixture;
 pub mod harness;
 pub(crate) mod runner;
 pub(crate) mod runtime;
+pub(crate) mod teardown;
