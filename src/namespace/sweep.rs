@@ -262,14 +262,8 @@ fn sweep_partial_record(path: &Path, dry_run: bool, found: &mut Vec<Leftover>) {
     if !owner.is_gone() {
         return;
     }
-    let outcome = if dry_run {
-        Outcome::WouldRemove
-    } else {
-        match std::fs::remove_file(path) {
-            Ok(()) => Outcome::Removed,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-            Err(e) => Outcome::Left(Error::io("unlink", path, &e).to_string()),
-        }
+    let Some(outcome) = remove_file(path, dry_run) else {
+        return;
     };
     found.push(Leftover {
         path: path.to_path_buf(),
@@ -313,14 +307,8 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
         (Ok(Some(now)), Ok(locked)) if now == locked => {}
         _ => return,
     }
-    let outcome = if dry_run {
-        Outcome::WouldRemove
-    } else {
-        match std::fs::remove_file(path) {
-            Ok(()) => Outcome::Removed,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-            Err(e) => Outcome::Left(Error::io("unlink", path, &e).to_string()),
-        }
+    let Some(outcome) = remove_file(path, dry_run) else {
+        return;
     };
     found.push(Leftover {
         path: path.to_path_buf(),
@@ -371,4 +359,17 @@ fn report_bare_placeholders(dir: &RunDir, found: &mut Vec<Leftover>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// `unlink(path)` unless `dry_run`: what became of it, or `None` if it was
+/// gone already (someone else removed it meanwhile).
+fn remove_file(path: &Path, dry_run: bool) -> Option<Outcome> {
+    if dry_run {
+        return Some(Outcome::WouldRemove);
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Some(Outcome::Removed),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(Outcome::Left(Error::io("unlink", path, &e).to_string())),
+    }
 }
