@@ -22,7 +22,7 @@ impl Netns {
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (nothing created); [`Error::Netlink`] naming the
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) (nothing created); [`Error::Netlink`](crate::Error::Netlink) naming the
     /// request and the namespace (`EEXIST` if the name is taken).
     ///
     /// # References
@@ -55,7 +55,7 @@ impl Netns {
     /// Runs on a fresh thread inside this namespace; the caller never moves.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (nothing changed); [`Error::Netlink`] naming the
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) (nothing changed); [`Error::Netlink`](crate::Error::Netlink) naming the
     /// request and the namespace: `ENODEV` if either link is missing,
     /// `EOPNOTSUPP` or `EINVAL` if `master` cannot take ports (it is not a
     /// bridge, or it is `link` itself).
