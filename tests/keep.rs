@@ -75,6 +75,7 @@ fn kept(text: &str) -> Vec<String> {
 }
 
 #[test]
+#[serial_test::serial(sweep)]
 fn failed_tests_are_kept_passing_ones_are_not() {
     if is_rootless() {
         // A child of this process would share its user and mount
@@ -160,6 +161,7 @@ fn rootless_keeps_nothing() {
 }
 
 #[test]
+#[serial_test::serial(sweep)]
 fn a_passing_run_keeps_nothing() {
     let out = run_fixtures("fixture_keep_passes");
     let text = output_text(&out);
@@ -168,4 +170,72 @@ fn a_passing_run_keeps_nothing() {
     assert!(!ip_netns_list()
         .iter()
         .any(|n| n.starts_with("netns-test-fixture_keep_passes")));
+}
+
+static LAB: netns_test::Fixture<netns_test::Network> =
+    netns_test::Fixture::new("nt-keep-lab", || {
+        netns_test::Topology::new()
+            .host("client")
+            .host("server")
+            .link("client", "eth0", "server", "eth0")
+            .addr("client", "eth0", "198.51.100.1/24")
+            .addr("server", "eth0", "198.51.100.2/24")
+            .build()
+    });
+
+#[netns_test(fixture = LAB, host = "client")]
+#[ignore = "fixture: run by a_fixture_tests_hosts_are_kept_together"]
+fn lab_keep_fails() {
+    assert!(!armed(), "deliberate failure");
+}
+
+/// A fixture host is kept with every other host of the fixture: a veth
+/// goes with either end's namespace, so the client kept alone would have
+/// lost its link to the server when the test process exited.
+#[test]
+#[serial_test::serial(sweep)]
+fn a_fixture_tests_hosts_are_kept_together() {
+    if is_rootless() {
+        return;
+    }
+    let out = run_fixtures("lab_keep_fails");
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("netns-test: kept network namespaces "))
+        .unwrap_or_else(|| panic!("no kept namespaces: {text}"));
+    let names: Vec<String> = line
+        .split(';')
+        .next()
+        .unwrap()
+        .split(", ")
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names.len(), 2, "{text}");
+    let client = names
+        .iter()
+        .find(|n| n.starts_with("netns-test-lab_keep_fails-client"))
+        .unwrap_or_else(|| panic!("{names:?}"));
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("netns-test-lab_keep_fails-server")),
+        "{names:?}"
+    );
+    // The test process is gone; the client still has its link and address.
+    let out = ip(&["netns", "exec", client, "ip", "-brief", "address"]);
+    let links = output_text(&out);
+    assert!(links.contains("eth0"), "{client}: {links}");
+    assert!(links.contains("198.51.100.1/24"), "{client}: {links}");
+    let swept = RunDir::get().sweep(false).unwrap();
+    for name in &names {
+        let entry = Path::new("/run/netns").join(name);
+        assert!(
+            swept
+                .iter()
+                .any(|l| l.path == entry && l.outcome == Outcome::Removed),
+            "{name}: {swept:?}"
+        );
+    }
 }

@@ -110,7 +110,7 @@ pub(crate) fn run_body<R: TestReturn>(
             let mut output = value.into_output();
             if R::failed(&output) {
                 let dump = settings.dump.then(|| read_dump(host, fixture));
-                let text = report(settings, host, dump);
+                let text = report(settings, host, fixture, dump);
                 R::append_to_failure(&mut output, |_| Some(text));
             }
             output
@@ -122,7 +122,7 @@ pub(crate) fn run_body<R: TestReturn>(
             });
             // One write, so parallel tests' lines do not interleave;
             // eprint!, which libtest captures, not a write to io::stderr().
-            eprint!("{}", report(settings, host, dump));
+            eprint!("{}", report(settings, host, fixture, dump));
             resume_unwind(payload)
         }
     }
@@ -147,7 +147,12 @@ fn read_dump(host: &str, fixture: Option<FixtureRef>) -> Dump {
 
 /// Keeps the namespace (the calling thread's) and returns the text for
 /// the failure: the state, then where the namespace was kept.
-fn report(settings: Settings, host: &str, dump: Option<Dump>) -> String {
+fn report(
+    settings: Settings,
+    host: &str,
+    fixture: Option<FixtureRef>,
+    dump: Option<Dump>,
+) -> String {
     let mut out = String::new();
     let mut room = MAX_TOTAL_LINES;
     for (label, state) in dump.unwrap_or_default() {
@@ -170,15 +175,17 @@ fn report(settings: Settings, host: &str, dump: Option<Dump>) -> String {
         }
     }
     if settings.keep {
-        out.push_str(&keep(host));
+        out.push_str(&keep(host, fixture));
         out.push('\n');
     }
     out
 }
 
-/// Keeps the calling thread's namespace and says how to enter it, or why
-/// it was not kept.
-fn keep(host: &str) -> String {
+/// Keeps the calling thread's namespace and, for a fixture's host, every
+/// other host of the fixture (a veth is destroyed with either end's
+/// namespace: a host kept alone would lose its links when the process
+/// exits), and says how to enter them, or why they were not kept.
+fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
     let test = std::thread::current().name().unwrap_or("test").to_owned();
     if *Privilege::get() == Privilege::Rootless {
         return "netns-test: network namespace not kept (NETNS_TEST_KEEP=failed): in rootless \
@@ -186,14 +193,40 @@ fn keep(host: &str) -> String {
                 namespace), so nothing bound there outlives it"
             .to_owned();
     }
-    match keep_current(RunDir::get(), &kept_name(&test, host)) {
-        Ok(name) => format!(
-            "netns-test: kept network namespace {name}; enter with: ip netns exec {name} sh \
-             (or: setns {name} sh); remove with: setns --sweep (after this process exits) or \
-             ip netns del {name}"
-        ),
-        Err(e) => format!("netns-test: network namespace not kept: {e}"),
+    let dir = RunDir::get();
+    let mut kept = Vec::new();
+    let mut failed = Vec::new();
+    match keep_current(dir, &kept_name(&test, host)) {
+        Ok(name) => kept.push(name),
+        Err(e) => failed.push(e.to_string()),
     }
+    for (other, ns) in fixture.and_then(|fx| fx.hosts().ok()).unwrap_or_default() {
+        if other == host {
+            continue;
+        }
+        let name = kept_name(&test, &other);
+        match ns.run(|| keep_current(dir, &name)) {
+            Ok(Ok(name)) => kept.push(name),
+            Ok(Err(e)) | Err(e) => failed.push(format!("{other}: {e}")),
+        }
+    }
+    let mut out = String::new();
+    if let Some(first) = kept.first() {
+        out.push_str(&format!(
+            "netns-test: kept network namespace{} {}; enter with: ip netns exec {first} sh \
+             (or: setns {first} sh); remove with: setns --sweep (after this process exits) or \
+             ip netns del NAME",
+            if kept.len() > 1 { "s" } else { "" },
+            kept.join(", ")
+        ));
+    }
+    for why in failed {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("netns-test: network namespace not kept: {why}"));
+    }
+    out
 }
 
 /// A panic hook, installed once, in front of the one before it: on a test

@@ -11,6 +11,11 @@ use std::sync::OnceLock;
 
 use rustix::io::Errno;
 
+mod debug;
+mod errno;
+
+pub(crate) use errno::ShowErrno;
+
 /// A specialized [`Result`](std::result::Result) for this crate's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,7 +23,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Match on the variant to react to a kind of failure; print it (`Display`) to
 /// tell a person. New variants may be added in minor releases.
-#[derive(Debug)]
+///
+/// `Debug` prints the same text as `Display`, so that `.unwrap()`, `?` in a
+/// test that returns `Result` (libtest prints `Error: {:?}`) and `{:?}` show
+/// a readable message, multi-line parts (a process's log tail) included;
+/// `{:#?}` shows the variant's fields.
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
@@ -193,59 +202,6 @@ impl Error {
     pub fn is_permission_denied(&self) -> bool {
         !matches!(self, Error::File { .. })
             && matches!(self.errno(), Some(Errno::PERM | Errno::ACCESS))
-    }
-}
-
-/// The symbolic name of an errno (`EPERM`), as man pages print it.
-pub(crate) fn errno_name(e: Errno) -> Option<&'static str> {
-    Some(match e {
-        Errno::PERM => "EPERM",
-        Errno::NOENT => "ENOENT",
-        Errno::SRCH => "ESRCH",
-        Errno::INTR => "EINTR",
-        Errno::IO => "EIO",
-        Errno::BADF => "EBADF",
-        Errno::AGAIN => "EAGAIN",
-        Errno::NOMEM => "ENOMEM",
-        Errno::ACCESS => "EACCES",
-        Errno::BUSY => "EBUSY",
-        Errno::EXIST => "EEXIST",
-        Errno::XDEV => "EXDEV",
-        Errno::NODEV => "ENODEV",
-        Errno::NOTDIR => "ENOTDIR",
-        Errno::ISDIR => "EISDIR",
-        Errno::INVAL => "EINVAL",
-        Errno::NFILE => "ENFILE",
-        Errno::MFILE => "EMFILE",
-        Errno::NOSPC => "ENOSPC",
-        Errno::ROFS => "EROFS",
-        Errno::NAMETOOLONG => "ENAMETOOLONG",
-        Errno::LOOP => "ELOOP",
-        Errno::NOSYS => "ENOSYS",
-        Errno::OPNOTSUPP => "EOPNOTSUPP",
-        Errno::USERS => "EUSERS",
-        Errno::NETUNREACH => "ENETUNREACH",
-        Errno::CONNREFUSED => "ECONNREFUSED",
-        Errno::ADDRINUSE => "EADDRINUSE",
-        Errno::ADDRNOTAVAIL => "EADDRNOTAVAIL",
-        Errno::NOBUFS => "ENOBUFS",
-        _ => return None,
-    })
-}
-
-/// `Operation not permitted (EPERM)`.
-pub(crate) struct ShowErrno(pub Errno);
-
-impl fmt::Display for ShowErrno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let io = std::io::Error::from_raw_os_error(self.0.raw_os_error());
-        // std's message ends in " (os error N)": keep the text, use the name.
-        let text = io.to_string();
-        let text = text.split(" (os error").next().unwrap_or(&text);
-        match errno_name(self.0) {
-            Some(name) => write!(f, "{text} ({name})"),
-            None => write!(f, "{text} (errno {})", self.0.raw_os_error()),
-        }
     }
 }
 
@@ -457,6 +413,19 @@ mod tests {
         );
         assert_eq!(e.errno(), Some(Errno::ACCESS));
         assert!(!e.is_permission_denied());
+    }
+
+    #[test]
+    fn debug_is_the_message_and_alternate_debug_the_fields() {
+        let e = Error::Process {
+            program: "sh".to_owned(),
+            pid: Some(7),
+            message: "exited\n  | a log line".to_owned(),
+            errno: None,
+        };
+        assert_eq!(format!("{e:?}"), e.to_string());
+        assert!(format!("{e:?}").contains("\n  | a log line"), "{e:?}");
+        assert!(format!("{e:#?}").starts_with("Process {"), "{e:#?}");
     }
 
     #[test]
