@@ -87,14 +87,18 @@ fn writable(dir: &Path) -> bool {
 }
 
 /// `target/<profile>/deps/<binary>` (tests, benches) or
-/// `target/<profile>/<binary>`: `target`.
+/// `target/<profile>/<binary>`: `target`. A binary elsewhere (a copy in a
+/// temporary directory) has none: only a directory with cargo's
+/// `CACHEDIR.TAG` counts in the second form.
 fn target_dir_of_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    let profile = if dir.file_name()? == "deps" || dir.file_name()? == "examples" {
-        dir.parent()?
-    } else {
-        dir
-    };
-    Some(profile.parent()?.to_path_buf())
+    if dir.file_name()? == "deps" || dir.file_name()? == "examples" {
+        return Some(dir.parent()?.parent()?.to_path_buf());
+    }
+    let target = dir.parent()?;
+    target
+        .join("CACHEDIR.TAG")
+        .exists()
+        .then(|| target.to_path_buf())
 }
