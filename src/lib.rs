@@ -173,6 +173,9 @@ pub mod __private {
     pub use crate::testing::harness::{Registration, ShouldPanic, TestOutput, TESTS};
     #[cfg(feature = "harness")]
     pub use linkme;
+    // The crash points tests/crash.rs kills a child at, in order.
+    #[cfg(feature = "__crash-points")]
+    pub use crate::namespace::crash_points::STEPS as CRASH_STEPS;
     // The `setns` CLI's pidfd (the kernel layer is the only caller of rustix).
     pub use crate::kernel::PidFd;
 }

@@ -25,20 +25,8 @@ use std::time::{Duration, Instant};
 
 use netns_test::{netns_test, RunDir, Topology};
 
-/// Every crash point, in the order one named namespace passes them (as
-/// src/namespace/crash_points.rs lists them).
-const STEPS: &[&str] = &[
-    "locked",
-    "record-written",
-    "recorded",
-    "placeholder",
-    "mounted",
-    "created",
-    "body",
-    "unmounted",
-    "unlinked",
-    "forgotten",
-];
+/// Every crash point, in the order one named namespace passes them.
+const STEPS: &[&str] = netns_test::__private::CRASH_STEPS;
 
 /// Asserts that `name`'s owner record names this process: the namespace
 /// was made by this run, not a killed run's leftover joined.

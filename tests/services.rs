@@ -29,28 +29,6 @@ fn require(program: &str, package: &str) {
     );
 }
 
-/// client -- router -- server, IPv4 and IPv6 (the README's lab).
-fn three_hosts() -> Topology {
-    Topology::new()
-        .host("client")
-        .router("router")
-        .host("server")
-        .link("client", "eth0", "router", "eth0")
-        .link("router", "eth1", "server", "eth0")
-        .addr("client", "eth0", "192.0.2.2/24")
-        .addr("client", "eth0", "2001:db8:1::2/64")
-        .addr("router", "eth0", "192.0.2.1/24")
-        .addr("router", "eth0", "2001:db8:1::1/64")
-        .addr("router", "eth1", "198.51.100.1/24")
-        .addr("router", "eth1", "2001:db8:2::1/64")
-        .addr("server", "eth0", "198.51.100.2/24")
-        .addr("server", "eth0", "2001:db8:2::2/64")
-        .route("client", "default", "192.0.2.1")
-        .route("client", "default", "2001:db8:1::1")
-        .route("server", "default", "198.51.100.1")
-        .route("server", "default", "2001:db8:2::1")
-}
-
 /// nginx, unprivileged and in the foreground, serving `body` at `/` on port
 /// 8080 (IPv4 and IPv6) from a directory of its own.
 struct Nginx {
@@ -131,7 +109,7 @@ impl Hosts for WebLab {
 }
 
 fn web_lab(name: &str) -> netns_test::Result<WebLab> {
-    let net = three_hosts().build()?;
+    let net = common::client_router_server().build()?;
     let nginx = Nginx::start(net.host("server"), name, &format!("hello from {name}\n"))?;
     Ok(WebLab { nginx, net })
 }

@@ -10,28 +10,6 @@ use std::time::Duration;
 use common::{unique, IpNetnsDelOnDrop};
 use netns_test::{Error, Network, RunDir, Topology};
 
-/// client -- router -- server on two subnets, IPv4 and IPv6.
-fn client_router_server() -> Topology {
-    Topology::new()
-        .host("client")
-        .router("router")
-        .host("server")
-        .link("client", "eth0", "router", "eth0")
-        .link("router", "eth1", "server", "eth0")
-        .addr("client", "eth0", "192.0.2.2/24")
-        .addr("client", "eth0", "2001:db8:1::2/64")
-        .addr("router", "eth0", "192.0.2.1/24")
-        .addr("router", "eth0", "2001:db8:1::1/64")
-        .addr("router", "eth1", "198.51.100.1/24")
-        .addr("router", "eth1", "2001:db8:2::1/64")
-        .addr("server", "eth0", "198.51.100.2/24")
-        .addr("server", "eth0", "2001:db8:2::2/64")
-        .route("client", "default", "192.0.2.1")
-        .route("client", "default", "2001:db8:1::1")
-        .route("server", "default", "198.51.100.1")
-        .route("server", "default", "2001:db8:2::1")
-}
-
 /// Starts a TCP echo server on `host` at `addr:8080`; returns its thread.
 fn tcp_echo(net: &Network, host: &str, addr: IpAddr) -> std::thread::JoinHandle<()> {
     let listener = net
@@ -104,7 +82,7 @@ fn udp_round_trip(net: &Network, from: &str, to_host: &str, to: IpAddr) {
 
 #[test]
 fn tcp_and_udp_cross_the_router_v4_and_v6() {
-    let net = client_router_server().build().unwrap();
+    let net = common::client_router_server().build().unwrap();
     for to in [
         IpAddr::V4(net.ipv4("server", "eth0")),
         IpAddr::V6(net.ipv6("server", "eth0")),
@@ -126,7 +104,7 @@ fn tcp_and_udp_cross_the_router_v4_and_v6() {
 /// the connect times out, for both families.
 #[test]
 fn without_forwarding_the_connect_fails() {
-    let net = client_router_server().build().unwrap();
+    let net = common::client_router_server().build().unwrap();
     net.host("router").set_forwarding(false).unwrap();
     let v4 = IpAddr::V4(net.ipv4("server", "eth0"));
     let v6 = IpAddr::V6(net.ipv6("server", "eth0"));
@@ -197,7 +175,7 @@ fn a_lan_of_four_hosts_on_one_bridge_all_pairs_reach() {
 
 #[test]
 fn every_host_has_its_own_eth0() {
-    let net = client_router_server().build().unwrap();
+    let net = common::client_router_server().build().unwrap();
     for host in ["client", "server"] {
         let names: Vec<String> = net
             .host(host)
@@ -227,7 +205,10 @@ fn entries_with_prefix(prefix: &str) -> Vec<String> {
 #[test]
 fn named_hosts_are_visible_and_removed_on_drop() {
     let prefix = unique("topo");
-    let net = client_router_server().named(&prefix).build().unwrap();
+    let net = common::client_router_server()
+        .named(&prefix)
+        .build()
+        .unwrap();
     let pid = std::process::id();
     let listed = common::ip_netns_list();
     for host in ["client", "router", "server"] {
@@ -244,7 +225,7 @@ fn named_hosts_are_visible_and_removed_on_drop() {
 #[test]
 fn a_failed_build_rolls_back_and_names_the_step() {
     let prefix = unique("rollback");
-    let err = client_router_server()
+    let err = common::client_router_server()
         .route("client", "203.0.113.0/24", "198.51.100.77")
         .named(&prefix)
         .build()

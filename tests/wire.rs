@@ -239,13 +239,41 @@ fn after_down_a_connect_fails_with_ehostunreach_and_udp_sends_vanish() {
     );
 }
 
-/// Median round trip of `n` UDP echoes client -> server -> client.
-fn median_rtt(net: &Network, port: u16, n: usize) -> Duration {
+/// A UDP socket bound on the server at `port` and one on the client,
+/// connected to it (each opened in its host's namespace).
+fn udp_pair(net: &Network, port: u16) -> (UdpSocket, UdpSocket) {
     let server = net
         .host("server")
         .run(move || UdpSocket::bind((SERVER, port)))
         .unwrap()
         .unwrap();
+    let client = net
+        .host("client")
+        .run(|| UdpSocket::bind((CLIENT, 0)))
+        .unwrap()
+        .unwrap();
+    client.connect((SERVER, port)).unwrap();
+    (client, server)
+}
+
+/// One datagram client -> server before any fault is set: it resolves the
+/// server's MAC (ARP waits in the queue, so it arrives once, however slow a
+/// loaded machine is). Then the server waits 300 ms at most per datagram.
+fn warm_up(client: &UdpSocket, server: &UdpSocket) {
+    let mut buf = [0u8; 16];
+    server
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.send(&u32::MAX.to_be_bytes()).unwrap();
+    server.recv(&mut buf).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+}
+
+/// Median round trip of `n` UDP echoes client -> server -> client.
+fn median_rtt(net: &Network, port: u16, n: usize) -> Duration {
+    let (client, server) = udp_pair(net, port);
     let echo = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
         for _ in 0..n {
@@ -253,12 +281,6 @@ fn median_rtt(net: &Network, port: u16, n: usize) -> Duration {
             server.send_to(&buf[..len], from).unwrap();
         }
     });
-    let client = net
-        .host("client")
-        .run(|| UdpSocket::bind((CLIENT, 0)))
-        .unwrap()
-        .unwrap();
-    client.connect((SERVER, port)).unwrap();
     let mut rtts = Vec::new();
     let mut buf = [0u8; 64];
     for i in 0..n as u32 {
@@ -313,28 +335,9 @@ fn survivors(seed: u64) -> Vec<u32> {
             .set_sysctl("net.ipv6.conf.all.disable_ipv6", "1")
             .unwrap();
     }
-    let server = net
-        .host("server")
-        .run(|| UdpSocket::bind((SERVER, 9000)))
-        .unwrap()
-        .unwrap();
-    let client = net
-        .host("client")
-        .run(|| UdpSocket::bind((CLIENT, 0)))
-        .unwrap()
-        .unwrap();
-    client.connect((SERVER, 9000)).unwrap();
-    // One datagram to resolve the server's MAC (ARP waits in the queue, so
-    // it arrives once, however slow a loaded machine is).
-    server
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    client.send(&u32::MAX.to_be_bytes()).unwrap();
+    let (client, server) = udp_pair(&net, 9000);
+    warm_up(&client, &server);
     let mut buf = [0u8; 16];
-    server.recv(&mut buf).unwrap();
-    server
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
     let wire = net.wire("client", "eth0").unwrap();
     let _loss = wire
         .set(Direction::Out, Faults::new().loss(0.3).seed(seed))
@@ -420,26 +423,9 @@ fn a_rate_limit_paces_a_tcp_transfer() {
 fn duplicates_and_reorders_reach_the_receiver() {
     let net = pair();
     let wire = net.wire("client", "eth0").unwrap();
-    let server = net
-        .host("server")
-        .run(|| UdpSocket::bind((SERVER, 9001)))
-        .unwrap()
-        .unwrap();
-    let client = net
-        .host("client")
-        .run(|| UdpSocket::bind((CLIENT, 0)))
-        .unwrap()
-        .unwrap();
-    client.connect((SERVER, 9001)).unwrap();
+    let (client, server) = udp_pair(&net, 9001);
+    warm_up(&client, &server);
     let mut buf = [0u8; 16];
-    server
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    client.send(&u32::MAX.to_be_bytes()).unwrap();
-    server.recv(&mut buf).unwrap();
-    server
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
     let _f = wire
         .set(
             Direction::Out,

@@ -17,7 +17,7 @@ pub(crate) const CRASH_AT_ENV: &str = "NETNS_TEST_CRASH_AT";
 
 /// Every crash point, in the order one named namespace passes them.
 #[cfg_attr(not(feature = "__crash-points"), allow(dead_code))]
-pub(crate) const STEPS: &[&str] = &[
+pub const STEPS: &[&str] = &[
     "locked",
     "record-written",
     "recorded",

@@ -169,3 +169,27 @@ pub fn write_owner_record(name: &str, pid: u32, start: u64) {
     )
     .unwrap();
 }
+
+/// client -- router -- server on two subnets, IPv4 and IPv6 (the README's
+/// lab): 192.0.2.0/24 and 2001:db8:1::/64 between client and router,
+/// 198.51.100.0/24 and 2001:db8:2::/64 between router and server.
+pub fn client_router_server() -> netns_test::Topology {
+    netns_test::Topology::new()
+        .host("client")
+        .router("router")
+        .host("server")
+        .link("client", "eth0", "router", "eth0")
+        .link("router", "eth1", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.2/24")
+        .addr("client", "eth0", "2001:db8:1::2/64")
+        .addr("router", "eth0", "192.0.2.1/24")
+        .addr("router", "eth0", "2001:db8:1::1/64")
+        .addr("router", "eth1", "198.51.100.1/24")
+        .addr("router", "eth1", "2001:db8:2::1/64")
+        .addr("server", "eth0", "198.51.100.2/24")
+        .addr("server", "eth0", "2001:db8:2::2/64")
+        .route("client", "default", "192.0.2.1")
+        .route("client", "default", "2001:db8:1::1")
+        .route("server", "default", "198.51.100.1")
+        .route("server", "default", "2001:db8:2::1")
+}
