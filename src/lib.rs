@@ -95,6 +95,8 @@ mod privilege;
 #[cfg(target_os = "linux")]
 mod process;
 #[cfg(target_os = "linux")]
+mod settings;
+#[cfg(target_os = "linux")]
 mod testing;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 mod wire;
@@ -123,6 +125,8 @@ pub use privilege::rootless::ROOTLESS_ENV;
 pub use privilege::{Privilege, Unavailable};
 #[cfg(target_os = "linux")]
 pub use process::{Listening, Process, DEFAULT_GRACE};
+#[cfg(target_os = "linux")]
+pub use settings::{DUMP_ENV, KEEP_ENV};
 #[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]

@@ -48,6 +48,16 @@ impl fmt::Debug for Error {
                 .field("value", value)
                 .field("reason", reason)
                 .finish(),
+            Error::Setting {
+                var,
+                value,
+                accepted,
+            } => f
+                .debug_struct("Setting")
+                .field("var", var)
+                .field("value", value)
+                .field("accepted", accepted)
+                .finish(),
             Error::Topology { step, source } => f
                 .debug_struct("Topology")
                 .field("step", step)

@@ -84,6 +84,18 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// An environment variable of netns-test (`NETNS_TEST_*`) holds a value
+    /// it does not take: nothing was done. Every variable, its values and
+    /// its default are listed in one table (the `settings` topic of the
+    /// crate docs).
+    Setting {
+        /// The variable (`NETNS_TEST_CAPTURE`).
+        var: &'static str,
+        /// Its value as found (lossy UTF-8).
+        value: String,
+        /// The values it takes, in words (`off, failed or all`).
+        accepted: &'static str,
+    },
     /// A step of [`Topology::build`](crate::Topology::build) failed;
     /// everything built before it was removed again.
     Topology {
@@ -189,6 +201,7 @@ impl Error {
             Error::InvalidName { .. }
             | Error::NotNetns { .. }
             | Error::InvalidArgument { .. }
+            | Error::Setting { .. }
             | Error::Leftover { .. }
             | Error::Fixture { .. }
             | Error::NoSuchHost { .. } => None,
@@ -292,6 +305,17 @@ impl fmt::Display for Error {
                 value,
                 reason,
             } => write!(f, "invalid {what} {value:?}: {reason}")?,
+            Error::Setting {
+                var,
+                value,
+                accepted,
+            } => {
+                return write!(
+                    f,
+                    "environment variable {var}={value:?} is not a value it takes: it takes \
+                     {accepted}; fix or unset it"
+                )
+            }
             // The source carries its own privilege hint.
             Error::Topology { step, source } => return write!(f, "topology {step}: {source}"),
             Error::Fixture { name, message } => {
@@ -349,7 +373,7 @@ impl std::error::Error for Error {
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         let kind = match &e {
-            Error::InvalidName { .. } | Error::InvalidArgument { .. } => {
+            Error::InvalidName { .. } | Error::InvalidArgument { .. } | Error::Setting { .. } => {
                 std::io::ErrorKind::InvalidInput
             }
             Error::NotNetns { .. } => std::io::ErrorKind::InvalidInput,

@@ -11,10 +11,6 @@
 //! `locked`, `record-written`, `recorded`, `placeholder`, `mounted`,
 //! `created`, `body`, `unmounted`, `unlinked`, `forgotten`.
 
-/// The environment variable read at the crash points.
-#[cfg(feature = "__crash-points")]
-pub(crate) const CRASH_AT_ENV: &str = "NETNS_TEST_CRASH_AT";
-
 /// Every crash point, in the order one named namespace passes them.
 #[cfg_attr(not(feature = "__crash-points"), allow(dead_code))]
 pub const STEPS: &[&str] = &[
@@ -49,14 +45,7 @@ mod armed {
     fn target() -> Option<&'static (String, usize)> {
         static TARGET: OnceLock<Option<(String, usize)>> = OnceLock::new();
         TARGET
-            .get_or_init(|| {
-                let spec = std::env::var(super::CRASH_AT_ENV).ok()?;
-                let (step, nth) = match spec.split_once(':') {
-                    Some((step, n)) => (step.to_owned(), n.parse().ok()?),
-                    None => (spec, 1),
-                };
-                Some((step, nth))
-            })
+            .get_or_init(|| crate::settings::Settings::get().crash_at.clone())
             .as_ref()
     }
 

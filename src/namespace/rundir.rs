@@ -17,7 +17,7 @@ use crate::privilege::rootless::COORDINATION_DIR;
 ///
 /// Namespaces made under another directory are invisible to `ip netns`, whose
 /// run directory is fixed when iproute2 is built.
-pub const RUN_DIR_ENV: &str = "NETNS_TEST_RUN_DIR";
+pub use crate::settings::RUN_DIR_ENV;
 
 /// The longest name iproute2 accepts: `NAME_MAX` bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -74,9 +74,9 @@ impl RunDir {
     /// by the host, and vanish with the process.
     pub fn get() -> &'static RunDir {
         static RUN_DIR: OnceLock<RunDir> = OnceLock::new();
-        RUN_DIR.get_or_init(|| match std::env::var_os(RUN_DIR_ENV) {
-            Some(dir) if !dir.is_empty() => RunDir::new(dir),
-            _ => RunDir::new(Self::iproute2_default()),
+        RUN_DIR.get_or_init(|| match &crate::settings::Settings::get().run_dir {
+            Some(dir) => RunDir::new(dir),
+            None => RunDir::new(Self::iproute2_default()),
         })
     }
 

@@ -85,7 +85,7 @@ use crate::kernel::{self, raw};
 pub(crate) const COORDINATION_DIR: &str = "netns-test";
 
 /// The environment variable that turns rootless mode off: `NETNS_TEST_ROOTLESS=0`.
-pub const ROOTLESS_ENV: &str = "NETNS_TEST_ROOTLESS";
+pub use crate::settings::ROOTLESS_ENV;
 
 // The constructor. `extern "C"`, as the loader calls it (glibc passes argc,
 // argv and envp, which it ignores).

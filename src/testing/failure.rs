@@ -22,11 +22,6 @@ use crate::network::dump::{state_here, State};
 use crate::privilege::Privilege;
 use crate::testing::runner::TestReturn;
 
-/// `NETNS_TEST_DUMP=0` (or `off`, `false`, `no`): no state on failure.
-pub(crate) const DUMP_ENV: &str = "NETNS_TEST_DUMP";
-/// `NETNS_TEST_KEEP=failed`: keep a failed test's namespace.
-pub(crate) const KEEP_ENV: &str = "NETNS_TEST_KEEP";
-
 /// Lines of one namespace's state in a failure message, at most, and of
 /// all of them (a fixture's hosts).
 const MAX_LINES: usize = 60;
@@ -45,15 +40,11 @@ struct Settings {
 }
 
 fn settings() -> Settings {
-    let dump = !matches!(
-        std::env::var(DUMP_ENV).as_deref().map(str::trim),
-        Ok("0" | "off" | "false" | "no")
-    );
-    let keep = matches!(
-        std::env::var(KEEP_ENV).as_deref().map(str::trim),
-        Ok("failed")
-    );
-    Settings { dump, keep }
+    let settings = crate::settings::Settings::get();
+    Settings {
+        dump: settings.dump,
+        keep: settings.keep == crate::settings::KeepMode::Failed,
+    }
 }
 
 /// The test body running on this thread, while a dump is wanted.

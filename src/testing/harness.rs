@@ -90,7 +90,7 @@ use crate::privilege::{Privilege, Unavailable};
 /// run here (no privilege to make namespaces): `1` fails it, `0` reports it
 /// as ignored. Unset: ignored, except under cargo-nextest, which cannot show
 /// a test that ignored itself and would count it as passed: there it fails.
-pub const REQUIRE_ENV: &str = "NETNS_TEST_REQUIRE";
+pub use crate::settings::REQUIRE_ENV;
 
 /// Runs every `#[netns_test]` of this test target through libtest-mimic,
 /// with the arguments of this process, tears down suite fixtures, and returns
@@ -234,6 +234,10 @@ fn trials() -> Vec<Trial> {
 /// cannot be made here; otherwise on a thread named after the test, whose
 /// panic, if any, is judged against `#[should_panic]`.
 fn run(test: &Registration, name: String) -> Result<Completion, Failed> {
+    // A misspelt NETNS_TEST_* fails every test, whether it could run or not.
+    if let Err(e) = crate::settings::Settings::get().check() {
+        return Err(format!("netns-test: the test did not run: {e}").into());
+    }
     if let Err(why) = Privilege::get().check() {
         return cannot_run(why, must_run());
     }
@@ -264,16 +268,16 @@ fn cannot_run(why: &Unavailable, must_run: Option<&str>) -> Result<Completion, F
 /// Why a test that cannot run must fail rather than be ignored, if it must:
 /// `NETNS_TEST_REQUIRE`, or else cargo-nextest (which sets `NEXTEST=1`).
 fn must_run() -> Option<&'static str> {
-    must_run_from(
-        std::env::var(REQUIRE_ENV).ok().as_deref(),
-        std::env::var_os("NEXTEST").is_some(),
-    )
+    let settings = crate::settings::Settings::get();
+    must_run_from(settings.require, settings.under_nextest)
 }
 
-fn must_run_from(setting: Option<&str>, under_nextest: bool) -> Option<&'static str> {
-    match setting.map(str::trim) {
-        Some("0") | Some("") => None,
-        Some(_) => Some("NETNS_TEST_REQUIRE is set (NETNS_TEST_REQUIRE=0 reports it as ignored)"),
+fn must_run_from(setting: Option<bool>, under_nextest: bool) -> Option<&'static str> {
+    match setting {
+        Some(false) => None,
+        Some(true) => {
+            Some("NETNS_TEST_REQUIRE is set (NETNS_TEST_REQUIRE=0 reports it as ignored)")
+        }
         None if under_nextest => Some(
             "cargo-nextest would show an ignored test as passed \
              (NETNS_TEST_REQUIRE=0 lets it pass unrun)",
@@ -424,11 +428,10 @@ mod tests {
         assert_eq!(must_run_from(None, false), None);
         let nextest = must_run_from(None, true).unwrap();
         assert!(nextest.contains("cargo-nextest"), "{nextest}");
-        let required = must_run_from(Some("1"), false).unwrap();
+        let required = must_run_from(Some(true), false).unwrap();
         assert!(required.contains("NETNS_TEST_REQUIRE is set"), "{required}");
-        assert!(must_run_from(Some("yes"), true).unwrap().contains("is set"));
-        assert_eq!(must_run_from(Some("0"), true), None);
-        assert_eq!(must_run_from(Some(""), true), None);
+        assert!(must_run_from(Some(true), true).unwrap().contains("is set"));
+        assert_eq!(must_run_from(Some(false), true), None);
     }
 
     #[test]

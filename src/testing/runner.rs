@@ -136,6 +136,10 @@ where
     R: TestReturn,
     F: FnOnce() -> R + Send + 'static,
 {
+    // A misspelt NETNS_TEST_* fails the test before it runs.
+    if let Err(err) = crate::settings::Settings::get().check() {
+        return R::setup_failed(err, &opts);
+    }
     let test = std::thread::current().name().unwrap_or("").to_owned();
     let _running = crate::process::running(test.clone());
     let report = |shown: &str| {

@@ -37,12 +37,13 @@ use crate::wire::tap::{ring_limit, Ring, Tap};
 use crate::Netns;
 
 /// The environment variable that captures every test's traffic:
-/// `failed` keeps the files of failing tests, `all` of every test. Unset (or
-/// anything else), nothing is captured and nothing is started.
-pub const CAPTURE_ENV: &str = "NETNS_TEST_CAPTURE";
+/// `failed` keeps the files of failing tests, `all` of every test; `off`
+/// (the default, or unset) captures nothing and starts nothing. Any other
+/// value fails the tests with an error naming the variable.
+pub use crate::settings::CAPTURE_ENV;
 
-/// Where per-test capture files go instead of the target directory.
-pub const CAPTURE_DIR_ENV: &str = "NETNS_TEST_CAPTURE_DIR";
+/// Where per-test capture files go instead of the test's directory.
+pub use crate::settings::CAPTURE_DIR_ENV;
 
 /// One captured interface.
 struct Source {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// The environment variable that fixes the seed of every fault's random
 /// draws (a decimal `u64`): a failing test prints the seed it ran with, and
 /// `NETNS_TEST_SEED=N cargo test NAME` replays the same drops.
-pub const SEED_ENV: &str = "NETNS_TEST_SEED";
+pub use crate::settings::SEED_ENV;
 
 /// Which frames of a wire link a setting applies to, seen from the end the
 /// [`Wire`](crate::Wire) handle was opened with.
@@ -210,9 +210,8 @@ impl Faults {
 pub fn fault_seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     *SEED.get_or_init(|| {
-        std::env::var(SEED_ENV)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+        crate::settings::Settings::get()
+            .seed
             .unwrap_or_else(|| fastrand::u64(..))
     })
 }

@@ -10,9 +10,8 @@ use parking_lot::Mutex;
 use crate::error::Result;
 use crate::network::topology::Network;
 use crate::process::artifacts::Artifacts;
-use crate::wire::capture::{
-    add_here, add_netns, add_network, Capture, Inner, CAPTURE_DIR_ENV, CAPTURE_ENV,
-};
+use crate::settings::CaptureMode;
+use crate::wire::capture::{add_here, add_netns, add_network, Capture, Inner};
 use crate::Netns;
 
 /// When files are kept.
@@ -22,11 +21,12 @@ pub(crate) enum Mode {
     All,
 }
 
+/// What `NETNS_TEST_CAPTURE` asks for, if anything.
 pub(crate) fn mode() -> Option<Mode> {
-    match std::env::var(CAPTURE_ENV).ok()?.trim() {
-        "failed" => Some(Mode::Failed),
-        "all" => Some(Mode::All),
-        _ => None,
+    match crate::settings::Settings::get().capture {
+        CaptureMode::Off => None,
+        CaptureMode::Failed => Some(Mode::Failed),
+        CaptureMode::All => Some(Mode::All),
     }
 }
 
@@ -141,8 +141,8 @@ pub(crate) fn file_for(test: &str) -> (PathBuf, Option<&'static Artifacts>) {
         })
         .collect();
     let file = format!("{file}.pcapng");
-    if let Some(dir) = std::env::var_os(CAPTURE_DIR_ENV) {
-        return (PathBuf::from(dir).join(file), None);
+    if let Some(dir) = &crate::settings::Settings::get().capture_dir {
+        return (dir.join(file), None);
     }
     static CAPTURES: OnceLock<Artifacts> = OnceLock::new();
     let artifacts = CAPTURES.get_or_init(|| Artifacts::locate("captures"));

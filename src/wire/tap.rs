@@ -9,17 +9,15 @@ use std::time::Duration;
 /// The environment variable that bounds each captured interface's ring, in
 /// bytes of frames (decimal; default [`DEFAULT_RING_BYTES`]). When a ring is
 /// full, its oldest frames make room: a capture keeps the end of a test.
-pub const CAPTURE_LIMIT_ENV: &str = "NETNS_TEST_CAPTURE_LIMIT";
+pub use crate::settings::CAPTURE_LIMIT_ENV;
 
 /// The default bound of one interface's ring: 4 MiB.
 pub const DEFAULT_RING_BYTES: usize = 4 << 20;
 
 /// The ring bound in force: [`CAPTURE_LIMIT_ENV`] or the default.
 pub(crate) fn ring_limit() -> usize {
-    std::env::var(CAPTURE_LIMIT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&n: &usize| n > 0)
+    crate::settings::Settings::get()
+        .capture_limit
         .unwrap_or(DEFAULT_RING_BYTES)
 }
 
