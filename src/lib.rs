@@ -83,6 +83,8 @@ compile_error!(
 );
 
 #[cfg(target_os = "linux")]
+mod context;
+#[cfg(target_os = "linux")]
 mod error;
 #[cfg(target_os = "linux")]
 mod kernel;
@@ -162,6 +164,7 @@ pub struct ReadmeDoctests;
 #[cfg(target_os = "linux")]
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::context::TestId;
     pub use crate::testing::runner::{
         capture_option_needs_the_feature, run_test, CaptureFeatureRequired, TestFailure,
         TestOptions, TestReturn,

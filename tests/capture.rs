@@ -97,7 +97,7 @@ fn a_failing_tests_capture_holds_its_syn_on_lo() {
     let (text, path) = run_demo("demo_fails_after_a_connect_on_lo");
     assert!(text.contains("failing on purpose"), "{text}");
     assert!(
-        path.ends_with("demo_fails_after_a_connect_on_lo.pcapng"),
+        path.ends_with("capture.demo_fails_after_a_connect_on_lo.pcapng"),
         "{path:?}"
     );
     let (names, frames) = read_pcapng(&path);
@@ -296,13 +296,13 @@ fn every_fixture_test_captures_every_host_of_the_fixture_once() {
         .unwrap();
     let text = common::output_text(&out);
     for test in ["demo_fixture_first", "demo_fixture_second"] {
-        let (mut names, _) = read_pcapng(&dir.join(format!("{test}.pcapng")));
+        let (mut names, _) = read_pcapng(&dir.join(format!("capture.{test}.pcapng")));
         names.sort();
         assert_eq!(names, LAB_INTERFACES, "{test}:\n{text}");
     }
     // A test without a host runs in a namespace of its own: its `lo`, and
     // the fixture's hosts.
-    let (mut names, _) = read_pcapng(&dir.join("demo_fixture_without_host.pcapng"));
+    let (mut names, _) = read_pcapng(&dir.join("capture.demo_fixture_without_host.pcapng"));
     names.sort();
     let mut want = LAB_INTERFACES.to_vec();
     want.push("lo");

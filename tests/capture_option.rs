@@ -46,7 +46,7 @@ fn the_option_keeps_one_tests_capture_without_the_variable() {
         .unwrap();
     let text = common::output_text(&out);
     assert!(out.status.success(), "{text}");
-    let kept = dir.join("demo_passes_with_its_capture_kept.pcapng");
+    let kept = dir.join("capture_option.demo_passes_with_its_capture_kept.pcapng");
     let bytes = std::fs::read(&kept).unwrap_or_else(|e| panic!("{kept:?}: {e}\n{text}"));
     // A pcapng Section Header Block opens the file.
     assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{kept:?}");

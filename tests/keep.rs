@@ -93,11 +93,11 @@ fn failed_tests_are_kept_passing_ones_are_not() {
     // already taken, say by an earlier run's, gets the pid).
     assert_eq!(names.len(), 2, "{text}");
     assert!(
-        names[0].starts_with("netns-test-fixture_keep_err-nt-keep-named"),
+        names[0].starts_with("netns-test-keep.fixture_keep_err-nt-keep-named"),
         "{names:?}"
     );
     assert!(
-        names[1].starts_with("netns-test-fixture_keep_panics"),
+        names[1].starts_with("netns-test-keep.fixture_keep_panics"),
         "{names:?}"
     );
     assert!(
@@ -169,7 +169,7 @@ fn a_passing_run_keeps_nothing() {
     assert!(!text.contains("netns-test:"), "{text}");
     assert!(!ip_netns_list()
         .iter()
-        .any(|n| n.starts_with("netns-test-fixture_keep_passes")));
+        .any(|n| n.starts_with("netns-test-keep.fixture_keep_passes")));
 }
 
 static LAB: netns_test::Fixture<netns_test::Network> =
@@ -215,12 +215,12 @@ fn a_fixture_tests_hosts_are_kept_together() {
     assert_eq!(names.len(), 2, "{text}");
     let client = names
         .iter()
-        .find(|n| n.starts_with("netns-test-lab_keep_fails-client"))
+        .find(|n| n.starts_with("netns-test-keep.lab_keep_fails-client"))
         .unwrap_or_else(|| panic!("{names:?}"));
     assert!(
         names
             .iter()
-            .any(|n| n.starts_with("netns-test-lab_keep_fails-server")),
+            .any(|n| n.starts_with("netns-test-keep.lab_keep_fails-server")),
         "{names:?}"
     );
     // The test process is gone; the client still has its link and address.

@@ -649,10 +649,10 @@ fn a_failing_test_shows_its_daemons_log_tail() {
         assert!(text.contains(failure), "{text}");
         assert!(text.contains("netns-test: last lines of sh-"), "{text}");
         assert!(text.contains(marker), "{text}");
-        // The path: <target>/netns-test/logs/<test>/sh-<pid>.log
+        // The path: <per-test files>/services.<test>/sh-<pid>.log
         let path = text
             .split_whitespace()
-            .find(|w| w.contains("/netns-test/logs/") || w.contains("netns-test-logs-"))
+            .find(|w| w.contains(&format!("/services.{test}/sh-")))
             .unwrap_or_else(|| panic!("no log path in {text}"));
         let path = path.trim_start_matches('(').trim_end_matches("):");
         assert!(path.contains(test), "{path}");

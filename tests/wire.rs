@@ -504,7 +504,9 @@ fn a_failing_test_prints_its_seed_and_the_variable_replays_it() {
         .lines()
         .find_map(|l| l.split("replay with NETNS_TEST_SEED=").nth(1))
         .unwrap_or_else(|| panic!("no seed in the output:\n{first}"))
-        .trim()
+        .split_whitespace()
+        .next()
+        .unwrap()
         .to_owned();
     let out_seed = |text: &str| {
         text.lines()

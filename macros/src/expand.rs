@@ -183,7 +183,7 @@ fn test_function(
         sig: sig.clone(),
         block,
     };
-    let options = test_options(&krate, options, &should_panic);
+    let options = test_options(&krate, ident, options, &should_panic);
     // A return type the runtime rejects is blamed on this call: give it the
     // span of the user's return type.
     let call = quote_spanned! {call_span=>
@@ -213,7 +213,12 @@ fn test_function(
 }
 
 /// The `TestOptions` the runner passes to `run_test`.
-fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPanic) -> TokenStream {
+fn test_options(
+    krate: &TokenStream,
+    ident: &syn::Ident,
+    options: &Options,
+    should_panic: &ShouldPanic,
+) -> TokenStream {
     let some_or_none = |value: Option<TokenStream>| match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
@@ -235,6 +240,9 @@ fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPan
         quote! { capture: #krate::__private::capture_option_needs_the_feature::<()>(), }
     });
     let should_panic = !matches!(should_panic, ShouldPanic::No);
+    // The test's identity, passed explicitly (never read from a thread's
+    // name): `module_path!()` where the test is, and its name.
+    let test_name = ident.unraw().to_string();
     // `..Default::default()` keeps this valid when the runtime adds a field;
     // until then clippy, which lints inside macro expansions, calls it
     // needless.
@@ -242,6 +250,10 @@ fn test_options(krate: &TokenStream, options: &Options, should_panic: &ShouldPan
         {
             #![allow(clippy::needless_update)]
             #krate::__private::TestOptions {
+                test: ::core::option::Option::Some(#krate::__private::TestId::new(
+                    ::core::module_path!(),
+                    #test_name,
+                )),
                 name: #name,
                 should_panic: #should_panic,
                 fixture: #fixture,
@@ -348,6 +360,10 @@ mod tests {
             {
                 #![allow(clippy::needless_update)]
                 ::netns_test::__private::TestOptions {
+                    test: ::core::option::Option::Some(::netns_test::__private::TestId::new(
+                        ::core::module_path!(),
+                        "foo",
+                    )),
                     name: #name,
                     should_panic: #should_panic,
                     fixture: ::core::option::Option::None,

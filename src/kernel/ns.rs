@@ -121,3 +121,16 @@ pub(crate) fn is_nsfs_mount(path: &Path) -> Result<bool> {
     let fs = rustix::fs::statfs(path).map_err(|e| Error::sys("statfs", path.to_path_buf(), e))?;
     Ok(fs.f_type as u64 == NSFS_MAGIC)
 }
+
+/// `stat("/proc/thread-self/ns/net")`: the nsfs inode of the calling
+/// thread's network namespace (what `ls -iL /proc/thread-self/ns/net`
+/// prints), or `None` if `/proc` cannot tell (not mounted).
+///
+/// # References
+/// - [proc(5)](https://man7.org/linux/man-pages/man5/proc.5.html), `/proc/pid/ns/`
+/// - [stat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
+pub(crate) fn thread_netns_inode() -> Option<u64> {
+    rustix::fs::stat(super::thread_netns_path())
+        .ok()
+        .map(|st| st.st_ino)
+}

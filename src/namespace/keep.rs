@@ -32,24 +32,17 @@ pub(crate) const KEPT_PREFIX: &str = "netns-test-";
 /// Room left at the end of a name for `-PID-N`.
 const SUFFIX_ROOM: usize = 24;
 
-/// `netns-test-TEST` or `netns-test-TEST-HOST`: `::` becomes `-`, bytes
-/// outside `[A-Za-z0-9._-]` become `_`, and the whole is cut to leave room
-/// for a `-PID-N` suffix within `NAME_MAX`.
+/// `netns-test-TEST` or `netns-test-TEST-HOST`: `test` is the test's
+/// directory name (`TestId::file_name`, already escaped), `host` is
+/// escaped by the same function (`context::file_name`), and the whole is
+/// cut to leave room for a `-PID-N` suffix within `NAME_MAX`.
 pub(crate) fn kept_name(test: &str, host: &str) -> String {
-    let mut name = String::from(KEPT_PREFIX);
-    let mut push = |part: &str| {
-        for c in part.replace("::", "-").chars() {
-            name.push(match c {
-                'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => c,
-                _ => '_',
-            });
-        }
-    };
-    push(test);
+    let mut name = format!("{KEPT_PREFIX}{test}");
     if !host.is_empty() {
-        push("-");
-        push(host);
+        name.push('-');
+        name.push_str(&crate::context::file_name(host));
     }
+    // Every byte is ASCII: any cut is on a character boundary.
     name.truncate(MAX_NAME_LEN - SUFFIX_ROOM);
     name
 }
@@ -111,13 +104,12 @@ mod tests {
 
     #[test]
     fn kept_names_are_sanitised_and_short_enough() {
-        assert_eq!(
-            kept_name("tests::keep::fails", ""),
-            "netns-test-tests-keep-fails"
-        );
-        assert_eq!(kept_name("a::b c/é", "web 1"), "netns-test-a-b_c__-web_1");
+        let test = crate::context::TestId::new("keep", "fails").file_name();
+        assert_eq!(kept_name(&test, ""), "netns-test-keep.fails");
+        assert_eq!(kept_name(&test, "web 1"), "netns-test-keep.fails-web%201");
         let long = kept_name(&"x".repeat(400), "h");
-        assert_eq!(long.len(), MAX_NAME_LEN - SUFFIX_ROOM);
+        assert!(long.len() <= MAX_NAME_LEN - SUFFIX_ROOM, "{}", long.len());
         crate::validate_name(&format!("{long}-4194304-99")).unwrap();
+        crate::validate_name(&kept_name("..", "..")).unwrap();
     }
 }

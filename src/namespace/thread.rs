@@ -13,7 +13,7 @@ where
 {
     std::thread::scope(|scope| {
         let handle = thread_builder()
-            .spawn_scoped(scope, f)
+            .spawn_scoped(scope, crate::context::inherit(f))
             .map_err(Error::Spawn)?;
         match handle.join() {
             Ok(result) => result,
@@ -23,7 +23,9 @@ where
 }
 
 /// A builder for a namespace thread: named after the calling thread, which
-/// under libtest is the test's name.
+/// under libtest is the test's name (what a panic message shows). Which
+/// test the thread works for is not its name but its context: spawn
+/// through [`crate::context::inherit`] (as [`on_new_thread`] does).
 pub(crate) fn thread_builder() -> std::thread::Builder {
     let builder = std::thread::Builder::new();
     match std::thread::current().name() {

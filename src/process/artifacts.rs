@@ -1,23 +1,29 @@
-//! Where the files a test run leaves for a person go: process logs
-//! (`log.rs`) and packet captures (`src/wire/per_test.rs`) share it.
+//! Where the files a test run leaves for a person go: one directory per
+//! test, `<per-test files>/<test>/`, holding its processes' logs
+//! (`<program>-<pid>.log`, `log.rs`) and its packet capture
+//! (`capture.pcapng`, `src/wire/per_test.rs`). `<test>` is the test's
+//! [`TestId::file_name`](crate::context::TestId::file_name), the crate
+//! (test target) first: `services.nginx_serves`; a fixture's setup has
+//! `fixture-NAME`.
 //!
-//! `<target dir>/netns-test/<kind>`, the target directory being
-//! `CARGO_TARGET_DIR` if set, else the one the test binary was built in
-//! (`target/<profile>/deps/<binary>` gives `target`). Where that cannot be
-//! written (a rootless run of a tree built by root), a directory
-//! `netns-test-<kind>-uid<UID>` in the temporary directory, one per user
-//! (the user outside a rootless user namespace) and reused by later runs,
-//! so runs do not leave a directory each; if someone else owns that name,
-//! `netns-test-<kind>-<pid>`. Run as root in a
-//! target directory that is another user's (the `sudo -E` runner), what is
-//! made there is given to that user ([`Artifacts::adopt`]).
+//! `<per-test files>` is `<target dir>/netns-test`, the target directory
+//! being `CARGO_TARGET_DIR` if set, else the one the test binary was built
+//! in (`target/<profile>/deps/<binary>` gives `target`). Where that cannot
+//! be written (a rootless run of a tree built by root), a directory
+//! `netns-test-uid<UID>` in the temporary directory, one per user (the user
+//! outside a rootless user namespace) and reused by later runs, so runs do
+//! not leave a directory each; if someone else owns that name,
+//! `netns-test-<pid>`. Run as root in a target directory that is another
+//! user's (the `sudo -E` runner), what is made there is given to that user
+//! ([`Artifacts::adopt`]).
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// A directory for one kind of per-test file, and the owner to give what
-/// is made in it.
+/// The directory of per-test files, and the owner to give what is made in
+/// it.
 #[derive(Debug, Clone)]
 pub(crate) struct Artifacts {
     pub(crate) dir: PathBuf,
@@ -25,14 +31,28 @@ pub(crate) struct Artifacts {
 }
 
 impl Artifacts {
-    /// The directory for `kind` (`logs`, `captures`), made if need be: see
-    /// the module.
-    pub(crate) fn locate(kind: &str) -> Artifacts {
+    /// This process's directory of per-test files, found (and made) on
+    /// first use: see the module.
+    pub(crate) fn get() -> &'static Artifacts {
+        static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+        ARTIFACTS.get_or_init(Artifacts::locate)
+    }
+
+    /// The directory of the test (or fixture) named `name` (a
+    /// [`file_name`](crate::context::file_name)), made if need be.
+    pub(crate) fn test_dir(&self, name: &str) -> std::io::Result<PathBuf> {
+        let dir = self.dir.join(name);
+        std::fs::create_dir_all(&dir)?;
+        self.adopt(&dir);
+        Ok(dir)
+    }
+
+    fn locate() -> Artifacts {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .or_else(target_dir_of_binary);
         if let Some(target) = target {
-            let dir = target.join("netns-test").join(kind);
+            let dir = target.join("netns-test");
             if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
                 // Run as root (the `sudo -E` runner) in a user's target
                 // directory: what we make there is the user's.
@@ -44,16 +64,12 @@ impl Artifacts {
                     _ => None,
                 };
                 let artifacts = Artifacts { dir, owner };
-                artifacts.adopt(&target.join("netns-test"));
                 artifacts.adopt(&artifacts.dir);
                 return artifacts;
             }
         }
         let tmp = std::env::temp_dir();
-        let user = tmp.join(format!(
-            "netns-test-{kind}-uid{}",
-            crate::kernel::initial_uid()
-        ));
+        let user = tmp.join(format!("netns-test-uid{}", crate::kernel::initial_uid()));
         let _ = std::fs::create_dir(&user);
         let (uid, _) = crate::kernel::effective_ids();
         let ours = std::fs::symlink_metadata(&user)
@@ -61,7 +77,7 @@ impl Artifacts {
         let dir = if ours {
             user
         } else {
-            let dir = tmp.join(format!("netns-test-{kind}-{}", std::process::id()));
+            let dir = tmp.join(format!("netns-test-{}", std::process::id()));
             let _ = std::fs::create_dir_all(&dir);
             dir
         };

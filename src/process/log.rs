@@ -2,23 +2,24 @@
 //! output.
 //!
 //! A process's stdout and stderr go to one file,
-//! `<target dir>/netns-test/logs/<test>/<program>-<pid>.log` (where the
-//! target directory is, and where logs go when it cannot be written:
-//! `artifacts.rs`, shared with packet captures). The test is the name
-//! of the spawning thread (libtest and the harness name a test's thread, and
-//! the namespace thread, after the test), or `fixture-<NAME>` during a suite
-//! fixture's setup.
+//! `<per-test files>/<test>/<program>-<pid>.log` (where the per-test files
+//! are, the target directory or a temporary one: `artifacts.rs`). The test
+//! is the one the spawning thread works for ([`crate::context::current`]):
+//! its [`TestId::file_name`](crate::context::TestId::file_name)
+//! (`services.nginx_serves`), or `fixture-NAME` during a suite fixture's
+//! setup; a process spawned outside any `#[netns_test]` logs under the
+//! spawning thread's name (libtest names a plain `#[test]`'s thread after
+//! the test), or `unattributed`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 use parking_lot::Mutex;
 
+use crate::context::file_name;
 use crate::process::artifacts::Artifacts;
 
 /// How many lines of each log a failing test shows.
@@ -31,98 +32,19 @@ const TAIL_BYTES: u64 = 4096;
 /// At most this many logs are shown for one failing test (the newest).
 const MAX_LOGS_SHOWN: usize = 8;
 
-thread_local! {
-    /// Set while a suite fixture's setup runs on this thread: its processes'
-    /// logs belong to the fixture, not to the test that happened to build it.
-    static CONTEXT: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Logs written so far, by test (or `fixture-NAME`).
+/// Logs written so far, by the directory name of their test (or fixture):
+/// a fixture's outlive the context of its setup, and every test of the
+/// fixture shows them.
 static LOGS: Mutex<Option<HashMap<String, Vec<PathBuf>>>> = Mutex::new(None);
 
-/// Tests running now (libtest thread names), for processes spawned from
-/// threads that carry no test's name (a tokio worker): if exactly one test
-/// runs, as under nextest, they are that test's.
-static RUNNING: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Runs `f` with spawned processes' logs filed under `fixture-<name>`.
-pub(crate) fn in_fixture_setup<R>(name: &str, f: impl FnOnce() -> R) -> R {
-    let previous = CONTEXT.with(|c| c.replace(Some(fixture_key(name))));
-    struct Restore(Option<String>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CONTEXT.with(|c| *c.borrow_mut() = previous);
-        }
-    }
-    let _restore = Restore(previous);
-    f()
-}
-
-pub(crate) fn fixture_key(name: &str) -> String {
-    format!("fixture-{name}")
-}
-
-/// Marks `test` as running until the returned guard drops.
-pub(crate) fn running(test: String) -> Running {
-    RUNNING.lock().push(test.clone());
-    Running(test)
-}
-
-pub(crate) struct Running(String);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let mut running = RUNNING.lock();
-        if let Some(i) = running.iter().position(|t| *t == self.0) {
-            running.swap_remove(i);
-        }
-    }
-}
-
-/// The test the calling thread works for.
+/// The directory name of what the calling thread works for.
 pub(crate) fn current_key() -> String {
-    if let Some(key) = CONTEXT.with(|c| c.borrow().clone()) {
-        return key;
+    if let Some(ctx) = crate::context::current() {
+        return ctx.file_name();
     }
-    let thread = std::thread::current();
-    let name = thread.name().unwrap_or("");
-    let running = RUNNING.lock();
-    if running.iter().any(|t| t == name) {
-        return name.to_owned();
-    }
-    if running.len() == 1 {
-        return running[0].clone();
-    }
-    if name.is_empty() {
-        "unnamed-thread".to_owned()
-    } else {
-        name.to_owned()
-    }
-}
-
-/// The directory all logs go under, and the owner to give what is made in
-/// it (see [`adopt`]).
-fn root() -> &'static Artifacts {
-    static ROOT: OnceLock<Artifacts> = OnceLock::new();
-    ROOT.get_or_init(|| Artifacts::locate("logs"))
-}
-
-/// Gives `path` (made under the log directory) to the owner of the target
-/// directory, if that is not us.
-fn adopt(path: &Path) {
-    root().adopt(path);
-}
-
-/// A file or directory name made of `s`: `/` and control characters replaced.
-fn file_name(s: &str) -> String {
-    let name: String = s
-        .chars()
-        .map(|c| if c == '/' || c.is_control() { '_' } else { c })
-        .collect();
-    match name.as_str() {
-        "" | "." | ".." => format!("_{name}"),
-        _ => name,
+    match std::thread::current().name() {
+        Some(name) => file_name(name),
+        None => "unattributed".to_owned(),
     }
 }
 
@@ -132,9 +54,7 @@ fn file_name(s: &str) -> String {
 pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let key = current_key();
-    let dir = root().dir.join(file_name(&key));
-    std::fs::create_dir_all(&dir)?;
-    adopt(&dir);
+    let dir = Artifacts::get().test_dir(&key)?;
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{}-spawning-{n}.log", file_name(program)));
     let file = File::options()
@@ -142,7 +62,7 @@ pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
         .truncate(true)
         .write(true)
         .open(&path)?;
-    adopt(&path);
+    Artifacts::get().adopt(&path);
     Ok((file, Log { path, key }))
 }
 
@@ -213,15 +133,17 @@ pub(crate) fn show_tail(path: &Path, lines: usize) -> String {
     out
 }
 
-/// What a failing test's output ends with: the tail of each log of `test`
-/// and of the fixture it used, if any, except the logs whose path the
-/// failure's own text `shown` names already; `None` if there is none.
+/// What a failing test's output ends with: the tail of each log of the
+/// test whose directory name is `test` and of the fixture it used, if any,
+/// except the logs whose path the failure's own text `shown` names
+/// already; `None` if there is none.
 pub(crate) fn failure_report(test: &str, fixture: Option<&str>, shown: &str) -> Option<String> {
     let logs = LOGS.lock();
     let logs = logs.as_ref()?;
     let mut paths: Vec<&PathBuf> = logs.get(test).into_iter().flatten().collect();
     if let Some(fixture) = fixture {
-        paths.extend(logs.get(&fixture_key(fixture)).into_iter().flatten());
+        let key = crate::context::fixture_file_name(fixture);
+        paths.extend(logs.get(&key).into_iter().flatten());
     }
     // A tail the failure already shows (a failed readiness wait's error
     // carries its process's) is not shown twice.
@@ -246,13 +168,6 @@ pub(crate) fn failure_report(test: &str, fixture: Option<&str>, shown: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_cannot_climb() {
-        assert_eq!(file_name("a/../b"), "a_.._b");
-        assert_eq!(file_name(".."), "_..");
-        assert_eq!(file_name("tests::foo"), "tests::foo");
-    }
 
     #[test]
     fn tail_keeps_the_last_lines_of_a_bounded_read() {

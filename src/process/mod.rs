@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 pub use ready::Listening;
 
-pub(crate) use log::{failure_report, in_fixture_setup, running};
+pub(crate) use log::failure_report;
 
 use crate::error::{Error, Result};
 use crate::kernel::child::{self as child, GroupSignal};
@@ -59,7 +59,7 @@ impl Netns {
     /// "How a child gets into the namespace"), with the caller's user and
     /// mount namespaces (rootless mode included), in a process group of its
     /// own. Its stdin is `/dev/null`; its stdout and stderr go to a log file
-    /// of the current test, `<target>/netns-test/logs/<test>/<program>-<pid>.log`
+    /// of the current test, `<target>/netns-test/<test>/<program>-<pid>.log`
     /// ([`Process::log_path`]), whose last lines a failing `#[netns_test]`
     /// shows. `command` is changed accordingly (stdio, a process group, a
     /// `pre_exec` step) and may be spawned again.

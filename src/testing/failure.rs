@@ -177,7 +177,9 @@ fn report(
 /// namespace: a host kept alone would lose its links when the process
 /// exits), and says how to enter them, or why they were not kept.
 fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
-    let test = std::thread::current().name().unwrap_or("test").to_owned();
+    let test = crate::context::current()
+        .map(|ctx| ctx.file_name())
+        .unwrap_or_else(|| "test".to_owned());
     if *Privilege::get() == Privilege::Rootless {
         return "netns-test: network namespace not kept (NETNS_TEST_KEEP=failed): in rootless \
                 mode the run directory is private to this test process (its own mount \

@@ -143,7 +143,7 @@ impl<T: Send + Sync + 'static, E: fmt::Display + 'static> Fixture<T, E> {
         }
         let built = self.value.get_or_init(|| {
             let setup = self.setup;
-            let built = crate::process::in_fixture_setup(self.name, || {
+            let built = crate::context::in_fixture_setup(self.name, || {
                 std::panic::catch_unwind(AssertUnwindSafe(setup))
             });
             match built {
@@ -229,17 +229,8 @@ impl<T, E> Fixture<T, E> {
 /// temporary directory so that a root run and a later rootless run do not
 /// share a root-owned file: a rootless process has a private `/run`.
 fn lock_path(name: &str) -> PathBuf {
-    // Percent-encoded, so that distinct names never share a lock file.
-    let mut file = String::from("fixture-");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
-            file.push(char::from(b));
-        } else {
-            file.push_str(&format!("%{b:02X}"));
-        }
-    }
-    file.push_str(".lock");
-    lock_dir().join(file)
+    // The one sanitiser: distinct names never share a lock file.
+    lock_dir().join(format!("{}.lock", crate::context::fixture_file_name(name)))
 }
 
 fn lock_dir() -> PathBuf {

@@ -10,6 +10,8 @@ use std::fmt;
 #[doc(hidden)]
 #[derive(Clone, Copy, Default)]
 pub struct TestOptions {
+    /// Which test this is (`module_path!()` and the function's name).
+    pub test: Option<crate::context::TestId>,
     /// `name = "..."`: run in this named namespace (iproute2 run directory).
     pub name: Option<&'static str>,
     /// The test carries `#[should_panic]`.
@@ -28,6 +30,7 @@ pub struct TestOptions {
 impl fmt::Debug for TestOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestOptions")
+            .field("test", &self.test)
             .field("name", &self.name)
             .field("should_panic", &self.should_panic)
             .field("fixture", &self.fixture.map(|fx| fx.fixture_name()))
@@ -140,15 +143,20 @@ where
     if let Err(err) = crate::settings::Settings::get().check() {
         return R::setup_failed(err, &opts);
     }
-    let test = std::thread::current().name().unwrap_or("").to_owned();
-    let _running = crate::process::running(test.clone());
+    // The test's context: every thread that works for it finds it
+    // (context/mod.rs), until the test is over.
+    let id = opts
+        .test
+        .unwrap_or(crate::context::TestId::new("netns_test", "unnamed_test"));
+    let running = crate::context::start_test(id);
+    let dir_name = running.context().file_name();
     let report = |shown: &str| {
-        crate::process::failure_report(&test, opts.fixture.map(|fx| fx.fixture_name()), shown)
+        crate::process::failure_report(&dir_name, opts.fixture.map(|fx| fx.fixture_name()), shown)
     };
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
     #[cfg(feature = "wire")]
-    let watch = crate::wire::TestWatch::start(opts.capture);
+    let watch = crate::wire::TestWatch::start(running.context(), opts.capture);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match (opts.fixture, opts.name) {
             (Some(fixture), _) => run_in_fixture(fixture, &opts, f),
@@ -311,5 +319,7 @@ fn body<R: TestReturn>(
     should_panic: bool,
     f: impl FnOnce() -> R,
 ) -> R::Output {
+    // Threads the body spawns start in this namespace: they are found by it.
+    crate::context::body_runs_here();
     crate::testing::failure::run_body::<R>(host, fixture, should_panic, f)
 }

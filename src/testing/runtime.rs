@@ -34,7 +34,11 @@ pub fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
             b
         }
     };
+    // Worker threads work for the test that built the runtime (a network
+    // built or a fault set on a worker is that test's).
+    let ctx = crate::context::own();
     builder
+        .on_thread_start(move || crate::context::adopt_thread(ctx.clone()))
         .enable_all()
         .build()
         .expect("netns-test: building the tokio runtime of the test")

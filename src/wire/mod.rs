@@ -4,8 +4,10 @@
 //! (`capture`, with the `capture` feature). Above the network layer, below
 //! test integration (ARCHITECTURE.md 1 and 2.10).
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use crate::context::TestContext;
 use crate::Netns;
 
 #[cfg(feature = "capture")]
@@ -18,29 +20,27 @@ pub(crate) mod model;
 pub(crate) mod per_test;
 pub(crate) mod tap;
 
-/// Tests running now (by the name of their threads: the runner's and the
-/// body's), and whether each set a fault ([`Wire::set`](crate::Wire::set))
-/// since it started, so that only its failure names the seed.
-static SEEDED: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
+/// Whether a test set a fault ([`Wire::set`](crate::Wire::set)), so that
+/// only its failure names the seed: kept in the test's context.
+#[derive(Default)]
+struct Seeded(AtomicBool);
 
-/// Called when a fault is set: marks the test the calling thread is named
-/// after, if one is running.
+/// Called when a fault is set: marks the test the calling thread works for
+/// (any thread of it: a body's, a runtime's worker, one the body spawned).
 pub(crate) fn seeds_used() {
-    let thread = std::thread::current();
-    let Some(name) = thread.name() else { return };
-    for (test, used) in SEEDED.lock().iter_mut() {
-        if test == name {
-            *used = true;
-        }
+    if let Some(ctx) = crate::context::current() {
+        ctx.state::<Seeded>().0.store(true, Ordering::Relaxed);
     }
 }
 
 /// What a failing test's message gets from this layer: the seed its faults
-/// drew from and how to replay it.
-pub(crate) fn failure_note() -> String {
+/// drew from and how to replay it (the test alone, by its libtest name).
+pub(crate) fn failure_note(ctx: &TestContext) -> String {
     let seed = faults::fault_seed();
+    let test = ctx.test().map(|id| id.libtest_name()).unwrap_or_default();
     format!(
-        "netns-test: link faults drew from seed {seed}; replay with {}={seed}",
+        "netns-test: link faults drew from seed {seed}; replay with {}={seed} cargo test \
+         {test} -- --exact",
         faults::SEED_ENV
     )
 }
@@ -50,20 +50,19 @@ pub(crate) fn failure_note() -> String {
 pub(crate) struct TestWatch {
     #[cfg(feature = "capture")]
     capture: Option<per_test::TestCapture>,
-    /// The test's (thread's) name, in [`SEEDED`].
-    test: String,
+    /// The test's context, where [`Seeded`] is.
+    ctx: Arc<TestContext>,
     done: bool,
 }
 
 impl TestWatch {
-    /// Called by the runner on the test's thread before the body starts.
-    pub(crate) fn start(_forced: bool) -> TestWatch {
-        let test = std::thread::current().name().unwrap_or("").to_owned();
-        SEEDED.lock().push((test.clone(), false));
+    /// Called by the runner on the test's thread before the body starts,
+    /// with the test's context.
+    pub(crate) fn start(ctx: &Arc<TestContext>, _forced: bool) -> TestWatch {
         TestWatch {
             #[cfg(feature = "capture")]
-            capture: per_test::start(_forced),
-            test,
+            capture: per_test::start(ctx, _forced),
+            ctx: ctx.clone(),
             done: false,
         }
     }
@@ -80,17 +79,16 @@ impl TestWatch {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let seeded = {
-            let mut seeded = SEEDED.lock();
-            let at = seeded.iter().position(|(t, _)| *t == self.test);
-            at.is_some_and(|at| seeded.swap_remove(at).1)
-        };
+        let seeded = self
+            .ctx
+            .state_if::<Seeded>()
+            .is_some_and(|s| s.0.load(Ordering::Relaxed));
         let mut notes = Vec::new();
         #[cfg(feature = "capture")]
         notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
         if failed {
             if seeded {
-                notes.push(failure_note());
+                notes.push(failure_note(&self.ctx));
             }
             for note in notes {
                 eprintln!("{note}");

@@ -3,10 +3,11 @@
 //! network it builds), written at its end (README, "Faults and capture").
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::context::TestContext;
 use crate::error::Result;
 use crate::network::topology::Network;
 use crate::process::artifacts::Artifacts;
@@ -30,37 +31,41 @@ pub(crate) fn mode() -> Option<Mode> {
     }
 }
 
-/// Captures of tests running now, by test (thread) name.
-static RUNNING: Mutex<Vec<(String, Arc<Inner>)>> = Mutex::new(Vec::new());
+/// The capture of a running test, in its context.
+#[derive(Default)]
+struct Slot(Mutex<Option<Arc<Inner>>>);
 
-fn test_name() -> String {
-    std::thread::current().name().unwrap_or("test").to_owned()
-}
-
+/// The capture of the test the calling thread works for, if it is
+/// captured.
 fn current() -> Option<Arc<Inner>> {
-    let name = test_name();
-    let running = RUNNING.lock();
-    Some(running.iter().find(|(n, _)| *n == name)?.1.clone())
+    crate::context::current()?
+        .state_if::<Slot>()?
+        .0
+        .lock()
+        .clone()
 }
 
 /// A test's capture: started by the runner, written at the end.
 pub(crate) struct TestCapture {
+    /// The test's directory name.
     name: String,
+    slot: Arc<Slot>,
     mode: Mode,
     capture: Capture,
 }
 
 /// Starts the capture of the calling thread's test, if
 /// `NETNS_TEST_CAPTURE` asks for one: nothing is started otherwise.
-pub(crate) fn start(forced: bool) -> Option<TestCapture> {
+pub(crate) fn start(ctx: &TestContext, forced: bool) -> Option<TestCapture> {
     // `#[netns_test(capture)]` keeps the capture as `=all` does.
     let mode = if forced { Some(Mode::All) } else { mode() }?;
     let capture = Capture::new().ok()?;
-    let name = test_name();
     let _ = crate::network::carried::ON_BUILD.set(on_build);
-    RUNNING.lock().push((name.clone(), capture.inner.clone()));
+    let slot = ctx.state::<Slot>();
+    *slot.0.lock() = Some(capture.inner.clone());
     Some(TestCapture {
-        name,
+        name: ctx.file_name(),
+        slot,
         mode,
         capture,
     })
@@ -104,13 +109,14 @@ impl TestCapture {
     /// Ends the capture; writes the file if the mode keeps it, and
     /// returns the line for the failure message.
     pub(crate) fn finish(self, failed: bool) -> Option<String> {
-        RUNNING
-            .lock()
-            .retain(|(n, i)| !(n == &self.name && Arc::ptr_eq(i, &self.capture.inner)));
+        self.slot.0.lock().take();
         if !failed && self.mode == Mode::Failed {
             return None;
         }
-        let (path, artifacts) = file_for(&self.name);
+        let (path, artifacts) = match file_for(&self.name) {
+            Ok(found) => found,
+            Err(e) => return Some(format!("netns-test: capture not written: {e}")),
+        };
         match self.capture.write_pcapng(&path) {
             Ok(()) => {
                 if let Some(artifacts) = artifacts {
@@ -125,26 +131,18 @@ impl TestCapture {
     }
 }
 
-/// `DIR/TEST.pcapng`: `DIR` is `NETNS_TEST_CAPTURE_DIR` if set, else
-/// `netns-test/captures` in the target directory, or a temporary directory
-/// where that cannot be written (`process/artifacts.rs`, as for process
-/// logs); with that directory's owner to give the file to.
-pub(crate) fn file_for(test: &str) -> (PathBuf, Option<&'static Artifacts>) {
-    let file: String = test
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let file = format!("{file}.pcapng");
+/// Where a test's capture goes: `DIR/TEST.pcapng` if
+/// `NETNS_TEST_CAPTURE_DIR` names `DIR`, else `capture.pcapng` in the
+/// test's directory of per-test files (`process/artifacts.rs`, beside its
+/// processes' logs); with that directory's owner to give the file to.
+/// `test` is the test's directory name (a `file_name`).
+pub(crate) fn file_for(test: &str) -> std::io::Result<(PathBuf, Option<&'static Artifacts>)> {
     if let Some(dir) = &crate::settings::Settings::get().capture_dir {
-        return (dir.join(file), None);
+        return Ok((dir.join(format!("{test}.pcapng")), None));
     }
-    static CAPTURES: OnceLock<Artifacts> = OnceLock::new();
-    let artifacts = CAPTURES.get_or_init(|| Artifacts::locate("captures"));
-    (artifacts.dir.join(file), Some(artifacts))
+    let artifacts = Artifacts::get();
+    Ok((
+        artifacts.test_dir(test)?.join("capture.pcapng"),
+        Some(artifacts),
+    ))
 }
