@@ -152,7 +152,10 @@ impl<T: Send + Sync + 'static, E: fmt::Display + 'static> Fixture<T, E> {
                     Ok(Slot(UnsafeCell::new(ManuallyDrop::new(value))))
                 }
                 Ok(Err(e)) => Err(e.to_string()),
-                Err(panic) => Err(format!("setup panicked: {}", panic_message(&panic))),
+                Err(panic) => Err(format!(
+                    "setup panicked: {}",
+                    crate::testing::panic_message(&*panic).unwrap_or("(a non-string payload)")
+                )),
             }
         });
         match built {
@@ -235,16 +238,6 @@ fn lock_path(name: &str) -> PathBuf {
 
 fn lock_dir() -> PathBuf {
     crate::RunDir::get().coordination_dir()
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a non-string payload)".to_owned()
-    }
 }
 
 /// A test's hold on a fixture; see [`Fixture::lock`].

@@ -85,6 +85,7 @@ use std::process::ExitCode;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::privilege::{Privilege, Unavailable};
+use crate::testing::panic_message;
 
 /// The environment variable that decides what becomes of a test that cannot
 /// run here (no privilege to make namespaces): `1` fails it, `0` reports it
@@ -339,13 +340,6 @@ fn judge(
             .into()),
         },
     }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 #[cfg(test)]

@@ -178,11 +178,7 @@ where
         }
         Err(payload) => {
             if !opts.should_panic {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| payload.downcast_ref::<&str>().copied())
-                    .unwrap_or("");
+                let message = crate::testing::panic_message(&*payload).unwrap_or("");
                 if let Some(text) = report(message) {
                     // eprint!, not a write to io::stderr(): libtest captures
                     // only the print! family, and shows a failing test's
