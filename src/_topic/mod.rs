@@ -26,7 +26,10 @@
 #[doc = include_str!("attribute.md")]
 pub mod attribute {}
 
+// Its proptest example writes `#[test]` inside `proptest!`, as proptest's
+// users do; the doc test compiles it, and rustdoc runs no unit test.
 #[doc = include_str!("composition.md")]
+#[allow(clippy::test_attr_in_doctest)]
 pub mod composition {}
 
 #[doc = include_str!("harness.md")]
