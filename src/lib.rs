@@ -29,13 +29,13 @@
 //!   carries, with seeded faults set while the test runs (`Faults`, `Wire`,
 //!   `Network::partition`); with `capture`, `NETNS_TEST_CAPTURE=failed|all`
 //!   writes a pcapng file of what each test's namespaces saw, and `Capture`
-//!   does it by hand (README, "Faults and capture").
+//!   does it by hand ([Faults and capture](_topic::faults_and_capture)).
 //! - A failing `#[netns_test]` prints its namespace's state (links with
 //!   counters, addresses, routes, neighbours, sockets; [`Netns::state`],
 //!   [`State`]; `NETNS_TEST_DUMP=0` turns it off), and with
 //!   `NETNS_TEST_KEEP=failed` its namespace stays as
 //!   `/run/netns/netns-test-TEST[-HOST]` for `ip netns exec`, until
-//!   `setns --sweep` (README, "When a test fails").
+//!   `setns --sweep` ([When a test fails](_topic::failures)).
 //!
 //! # Threads and namespaces
 //! A network namespace belongs to a thread, not to a process
@@ -65,9 +65,22 @@
 //! allows unprivileged user namespaces, test binaries run rootless: before
 //! `main`, every binary that links this crate (meant as a dev-dependency, so
 //! normally only test binaries) enters a user namespace of its own, and named namespaces live
-//! in a `/run/netns` private to the process ([`Privilege::Rootless`]; README,
-//! "Rootless"). Where neither works a test fails with one line that says why;
+//! in a `/run/netns` private to the process ([`Privilege::Rootless`];
+//! [Rootless](_topic::rootless)). Where neither works a test fails with one line that says why;
 //! it never passes without having run.
+//!
+//! # Topics
+//! The reference beyond the API, one page a topic, in [`_topic`]:
+//! [the attribute](_topic::attribute),
+//! [other test attributes](_topic::composition),
+//! [the harness](_topic::harness), [cargo-nextest](_topic::nextest),
+//! [rootless](_topic::rootless), [`Netns`](_topic::netns),
+//! [topologies and fixtures](_topic::topology),
+//! [services](_topic::services),
+//! [faults and capture](_topic::faults_and_capture),
+//! [when a test fails](_topic::failures), [the `setns` CLI](_topic::cli),
+//! [decisions](_topic::decisions) and [settings](_topic::settings) (every
+//! `NETNS_TEST_*` variable).
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -82,6 +95,7 @@ compile_error!(
      [target.'cfg(target_os = \"linux\")'.dev-dependencies]"
 );
 
+pub mod _topic;
 #[cfg(target_os = "linux")]
 mod context;
 #[cfg(target_os = "linux")]
