@@ -416,7 +416,10 @@ fn failures_are_reported_as_libtest_reports_them() {
         text.contains("netns-test: last lines of sh-") && text.contains("  | harness-marker-99"),
         "{text}"
     );
-    assert!(text.contains("/harness.nested.fixture_daemon_log/sh-"), "{text}");
+    assert!(
+        text.contains("/harness.nested.fixture_daemon_log/sh-"),
+        "{text}"
+    );
     let text = armed("nested::fixture_should_panic_wrong_message");
     assert!(
         text.contains("panic did not contain expected string")

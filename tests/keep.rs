@@ -92,6 +92,14 @@ fn failed_tests_are_kept_passing_ones_are_not() {
     // Exactly the failed tests', each under a name of its own (a name
     // already taken, say by an earlier run's, gets the pid).
     assert_eq!(names.len(), 2, "{text}");
+    // Each message ends with the command that removes exactly its namespace.
+    for name in &names {
+        assert!(
+            text.lines()
+                .any(|l| l.ends_with(&format!("ip netns del {name}"))),
+            "{text}"
+        );
+    }
     assert!(
         names[0].starts_with("netns-test-keep.fixture_keep_err-nt-keep-named"),
         "{names:?}"

@@ -20,6 +20,7 @@
 //! | [`cli`] | the `setns` CLI (feature `cli`) |
 //! | [`decisions`] | decisions a user should know: threads, anonymous namespaces, after a crash, `/run/netns` |
 //! | [`settings`] | every `NETNS_TEST_*` environment variable, its values and its default |
+//! | [`files`] | per-test files: a test's identity, its directory (logs, capture), who can read them |
 //!
 //! This module holds documentation only: no item of the API lives here.
 
@@ -58,6 +59,9 @@ pub mod failures {}
 
 #[doc = include_str!("cli.md")]
 pub mod cli {}
+
+#[doc = include_str!("files.md")]
+pub mod files {}
 
 #[doc = include_str!("decisions.md")]
 pub mod decisions {}

@@ -208,9 +208,10 @@ fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
         out.push_str(&format!(
             "netns-test: kept network namespace{} {}; enter with: ip netns exec {first} sh \
              (or: setns {first} sh); remove with: setns --sweep (after this process exits) or \
-             ip netns del NAME",
+             ip netns del {}",
             if kept.len() > 1 { "s" } else { "" },
-            kept.join(", ")
+            kept.join(", "),
+            kept.join(" && ip netns del "),
         ));
     }
     for why in failed {
