@@ -4,17 +4,17 @@
 //! `<target dir>/netns-test/<kind>`, the target directory being
 //! `CARGO_TARGET_DIR` if set, else the one the test binary was built in
 //! (`target/<profile>/deps/<binary>` gives `target`). Where that cannot be
-//! written (a rootless run of a tree built by root), a directory
-//! `netns-test-<kind>-uid<UID>` in the temporary directory, one per user
-//! (the user outside a rootless user namespace) and reused by later runs,
-//! so runs do not leave a directory each; if someone else owns that name,
-//! `netns-test-<kind>-<pid>`. Run as root in a
+//! written (a rootless run of a tree built by root), a base directory in
+//! the temporary directory that is the user's alone, 0700, with files 0600
+//! (`private_dir.rs`: `netns-test-<kind>-uid<UID>` if that is the user's,
+//! else a fresh one with a random name). Run as root in a
 //! target directory that is another user's (the `sudo -E` runner), what is
 //! made there is given to that user ([`Artifacts::adopt`]).
 
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::process::private_dir::{self, Files};
 
 /// A directory for one kind of per-test file, and the owner to give what
 /// is made in it.
@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Artifacts {
     pub(crate) dir: PathBuf,
     owner: Option<(u32, u32)>,
+    /// How files are made in it (`private_dir.rs`).
+    pub(super) files: Files,
 }
 
 impl Artifacts {
@@ -33,7 +35,7 @@ impl Artifacts {
             .or_else(target_dir_of_binary);
         if let Some(target) = target {
             let dir = target.join("netns-test").join(kind);
-            if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
+            if std::fs::create_dir_all(&dir).is_ok() && private_dir::can_create_in(&dir) {
                 // Run as root (the `sudo -E` runner) in a user's target
                 // directory: what we make there is the user's.
                 // (Every process of the run decides for itself: compare
@@ -43,29 +45,32 @@ impl Artifacts {
                     Ok(t) if t.uid() != uid => Some((t.uid(), t.gid())),
                     _ => None,
                 };
-                let artifacts = Artifacts { dir, owner };
+                let artifacts = Artifacts {
+                    dir,
+                    owner,
+                    files: Files::Shared,
+                };
                 artifacts.adopt(&target.join("netns-test"));
                 artifacts.adopt(&artifacts.dir);
                 return artifacts;
             }
         }
         let tmp = std::env::temp_dir();
-        let user = tmp.join(format!(
-            "netns-test-{kind}-uid{}",
-            crate::kernel::initial_uid()
-        ));
-        let _ = std::fs::create_dir(&user);
-        let (uid, _) = crate::kernel::effective_ids();
-        let ours = std::fs::symlink_metadata(&user)
-            .is_ok_and(|m| m.is_dir() && m.uid() == uid && writable(&user));
-        let dir = if ours {
-            user
-        } else {
-            let dir = tmp.join(format!("netns-test-{kind}-{}", std::process::id()));
-            let _ = std::fs::create_dir_all(&dir);
-            dir
+        let (dir, files) = match private_dir::private_base(&tmp, kind) {
+            Ok(dir) => (dir, Files::Private),
+            Err(e) => (
+                tmp.clone(),
+                Files::Unusable {
+                    path: tmp,
+                    errno: e.errno().unwrap_or(rustix::io::Errno::IO),
+                },
+            ),
         };
-        Artifacts { dir, owner: None }
+        Artifacts {
+            dir,
+            owner: None,
+            files,
+        }
     }
 
     /// Gives `path` (made under the directory) to the owner of the target
@@ -75,15 +80,6 @@ impl Artifacts {
             let _ = crate::kernel::chown::chown(path, uid, gid);
         }
     }
-}
-
-/// Whether a file can be made in `dir` (access(2) would answer for the
-/// real, not the effective ids, and not for a read-only mount's quirks).
-fn writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".probe-{}", std::process::id()));
-    let ok = File::create(&probe).is_ok();
-    let _ = std::fs::remove_file(&probe);
-    ok
 }
 
 /// `target/<profile>/deps/<binary>` (tests, benches) or

@@ -129,19 +129,19 @@ fn file_name(s: &str) -> String {
 /// Creates the log for a process of `program` about to be spawned for the
 /// current test: a file named `<program>-spawning-<n>.log` until the pid is
 /// known ([`Log::named_after`]).
-pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
+///
+/// # Errors
+/// [`Error::Sys`](crate::Error::Sys) naming `mkdir` or `open` and the path
+/// (`private_dir.rs` says how they are made).
+pub(crate) fn create(program: &str) -> crate::error::Result<(File, Log)> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let key = current_key();
     let dir = root().dir.join(file_name(&key));
-    std::fs::create_dir_all(&dir)?;
+    root().create_dir(&dir)?;
     adopt(&dir);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{}-spawning-{n}.log", file_name(program)));
-    let file = File::options()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)?;
+    let file = root().create_file(&path)?;
     adopt(&path);
     Ok((file, Log { path, key }))
 }

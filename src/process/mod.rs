@@ -29,6 +29,7 @@
 
 pub(crate) mod artifacts;
 mod log;
+pub(crate) mod private_dir;
 mod ready;
 mod spawner;
 
@@ -99,7 +100,12 @@ impl Netns {
                 .try_clone_to_owned()
                 .map_err(|e| fail("dup the namespace fd", e))?,
         );
-        let (file, log) = log::create(&short).map_err(|e| fail("create its log", e))?;
+        let (file, log) = log::create(&short).map_err(|e| Error::Process {
+            program: program.clone(),
+            pid: None,
+            message: format!("create its log: {e}"),
+            errno: e.errno(),
+        })?;
         let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(file);
         child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());

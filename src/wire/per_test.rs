@@ -7,9 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::network::topology::Network;
 use crate::process::artifacts::Artifacts;
+use crate::process::private_dir;
 use crate::wire::capture::{
     add_here, add_netns, add_network, Capture, Inner, CAPTURE_DIR_ENV, CAPTURE_ENV,
 };
@@ -111,7 +112,17 @@ impl TestCapture {
             return None;
         }
         let (path, artifacts) = file_for(&self.name);
-        match self.capture.write_pcapng(&path) {
+        let file = match artifacts {
+            Some(artifacts) => artifacts.create_file(&path),
+            // NETNS_TEST_CAPTURE_DIR: the user's directory.
+            None => path
+                .parent()
+                .map_or(Ok(()), |dir| {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, &e))
+                })
+                .and_then(|()| private_dir::create_shared_file(&path)),
+        };
+        match file.and_then(|file| self.capture.write_pcapng_into(file, &path)) {
             Ok(()) => {
                 if let Some(artifacts) = artifacts {
                     artifacts.adopt(&path);
