@@ -65,6 +65,29 @@ impl Netns {
     /// shows. `command` is changed accordingly (stdio, a process group, a
     /// `pre_exec` step) and may be spawned again.
     ///
+    /// # Where per-test files go and who can read them
+    /// Process logs, and the captures of `NETNS_TEST_CAPTURE`, go under
+    /// `netns-test/` in the target directory (`CARGO_TARGET_DIR`, else the
+    /// one the test binary was built in), with the modes your umask gives,
+    /// like the rest of the build; run as root through the `sudo -E`
+    /// runner, they are given to the target directory's owner. Where the
+    /// target directory cannot be written (a rootless run of a tree built
+    /// by root, a test binary copied elsewhere), they go to the temporary
+    /// directory (`$TMPDIR`, else `/tmp`), into `netns-test-logs-uid<UID>`
+    /// and `netns-test-captures-uid<UID>` (`UID` is your uid, also in
+    /// rootless mode): directories that are yours alone (0700), holding
+    /// files that are yours alone (0600), so no other local user can read
+    /// your processes' output or your packets. Such a directory is reused
+    /// only if it is a real directory (not a symbolic link), yours, and
+    /// writable by no one else; if another user took the name first, the
+    /// files go to a fresh directory with a random name
+    /// (`netns-test-logs-<16 hex digits>`), which failure messages name.
+    /// Files are always made new (`O_CREAT|O_EXCL|O_NOFOLLOW`), never
+    /// written through a symbolic link someone planted. A directory you
+    /// name yourself (`NETNS_TEST_CAPTURE_DIR`, the path given to
+    /// `Capture::write_pcapng`) is your choice: files there get your
+    /// umask's modes.
+    ///
     /// ```no_run
     /// use netns_test::{Listening, Netns};
     /// use std::process::Command;
