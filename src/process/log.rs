@@ -256,9 +256,15 @@ mod tests {
 
     #[test]
     fn tail_keeps_the_last_lines_of_a_bounded_read() {
-        let path = std::env::temp_dir().join(format!("netns-test-tail-{}", std::process::id()));
+        // A random name, made new: never a file another user planted in
+        // the shared temporary directory.
+        let path = std::env::temp_dir().join(format!(
+            "netns-test-tail-{:016x}",
+            crate::kernel::random_u64().unwrap()
+        ));
         let text: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
-        std::fs::write(&path, text).unwrap();
+        let mut file = crate::kernel::create_new_file(&path, 0o600).unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
         assert_eq!(tail(&path, 2), "line 9998\nline 9999");
         let long = tail(&path, 100_000);
         assert!(long.len() <= TAIL_BYTES as usize, "{}", long.len());
