@@ -190,6 +190,7 @@ pub(crate) fn create_file(path: &Path, mode: u32) -> Result<File> {
 /// A file created by this process in the user's own directory, such as the
 /// per-test captures of `NETNS_TEST_CAPTURE_DIR`: the umask decides its
 /// mode.
+#[cfg(feature = "capture")]
 pub(crate) fn create_shared_file(path: &Path) -> Result<File> {
     create_file(path, SHARED_FILE)
 }
