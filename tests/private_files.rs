@@ -67,15 +67,20 @@ impl Drop for Cleanup {
     }
 }
 
-fn fresh_dir(tag: &str, mode: u32) -> PathBuf {
-    let dir = PathBuf::from(format!(
-        "/tmp/netns-test-private-{tag}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
-    dir
+impl Cleanup {
+    /// A new directory `/tmp/netns-test-private-TAG-PID` with `mode`,
+    /// removed on drop.
+    fn fresh_dir(&mut self, tag: &str, mode: u32) -> PathBuf {
+        let dir = PathBuf::from(format!(
+            "/tmp/netns-test-private-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        self.0.push(dir.clone());
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        dir
+    }
 }
 
 /// `setpriv` as `uid` (and the same gid, no supplementary groups).
@@ -139,9 +144,9 @@ fn nobodys_files_in_a_shared_tmpdir_are_nobodys_alone() {
         eprintln!("skipped: starting users {NOBODY} and {OTHER} takes root (setpriv --reuid)");
         return;
     }
-    let shared = fresh_dir("shared", 0o1777);
-    let bin_dir = fresh_dir("bin", 0o755);
-    let _cleanup = Cleanup(vec![shared.clone(), bin_dir.clone()]);
+    let mut cleanup = Cleanup(Vec::new());
+    let shared = cleanup.fresh_dir("shared", 0o1777);
+    let bin_dir = cleanup.fresh_dir("bin", 0o755);
     plant(&shared);
 
     // A copy outside the target directory (nobody can reach neither it nor
