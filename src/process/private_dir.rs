@@ -158,7 +158,8 @@ impl Artifacts {
             Files::Shared => Ok(shared),
             Files::Private => Ok(private),
             Files::Unusable { path, errno } => Err(Error::File {
-                op: "make a private directory in",
+                op: "make a private directory for logs and captures \
+                     (set TMPDIR to a directory you can write) in",
                 path: path.clone(),
                 errno: *errno,
             }),
