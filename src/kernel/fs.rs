@@ -1,7 +1,9 @@
 //! Files and directories: `stat`, `mkdir`, `flock`, the run directory's
-//! placeholder, `unlink`, `readdir`.
+//! placeholder, `unlink`, `readdir`; and what private files in a shared
+//! directory need: opens that follow no symbolic link, `fstat` owner and
+//! mode, `fchmod`, `O_EXCL` creation with a mode, random names.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
@@ -134,4 +136,139 @@ pub(crate) fn flock_exclusive(
         Err(Errno::WOULDBLOCK) if !wait => Ok(false),
         Err(e) => Err(Error::sys(name, path.to_path_buf(), e)),
     }
+}
+
+/// The owner, type and permission bits of an open file, as `fstat` reports
+/// them in this process's user namespace (a rootless process, uid 0 inside,
+/// sees its real user's files as uid 0 and other users' as the overflow
+/// uid; user_namespaces(7)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileOwner {
+    /// `st_uid`.
+    pub(crate) uid: u32,
+    /// `st_mode & 07777`: permission, set-id and sticky bits.
+    pub(crate) mode: u32,
+    /// `S_ISDIR(st_mode)`.
+    pub(crate) is_dir: bool,
+}
+
+/// `open(path, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC)`—Opens a
+/// directory, never through a symbolic link in its last component.
+///
+/// What is checked on the returned fd (`fstat_owner`) is the directory
+/// itself, not whatever a path names a moment later.
+///
+/// # Errors
+/// [`Error::Sys`] naming `open(O_DIRECTORY|O_NOFOLLOW)` and the path:
+/// `ELOOP` if the path is a symbolic link, `ENOTDIR` if it is not a
+/// directory, `ENOENT`, `EACCES`.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+#[doc(alias = "open")]
+pub(crate) fn open_dir_nofollow(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open(O_DIRECTORY|O_NOFOLLOW)", path.to_path_buf(), e))
+}
+
+/// `fstat(fd)`—The owner, type and mode of the open file `fd` (opened
+/// from `path`, which only names it in an error).
+///
+/// # Errors
+/// [`Error::Sys`] naming `fstat` and the path (`EBADF`, `EOVERFLOW`: not
+/// expected of an fd this crate opened).
+///
+/// # References
+///  - [fstat(2)](https://man7.org/linux/man-pages/man2/fstat.2.html)
+#[doc(alias = "fstat")]
+pub(crate) fn fstat_owner(fd: BorrowedFd<'_>, path: &Path) -> Result<FileOwner> {
+    let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", path.to_path_buf(), e))?;
+    Ok(FileOwner {
+        uid: st.st_uid,
+        mode: st.st_mode & 0o7777,
+        is_dir: rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory,
+    })
+}
+
+/// `fchmod(fd, mode)`—Sets the permission bits of the open file `fd`
+/// (opened from `path`, which only names it in an error).
+///
+/// # Errors
+/// [`Error::Sys`] naming `fchmod` and the path: `EPERM` if the file is not
+/// the caller's, `EROFS` on a read-only mount.
+///
+/// # References
+///  - [fchmod(2)](https://man7.org/linux/man-pages/man2/fchmod.2.html)
+pub(crate) fn fchmod(fd: BorrowedFd<'_>, mode: u32, path: &Path) -> Result<()> {
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
+        .map_err(|e| Error::sys("fchmod", path.to_path_buf(), e))
+}
+
+/// `mkdir(path, mode)`—Makes one directory (the mode less the umask);
+/// `Ok(false)` if something already has that name (`EEXIST`: a directory,
+/// a file or a symbolic link, not looked at here).
+///
+/// # Errors
+/// [`Error::Sys`] naming `mkdir` and the path: `ENOENT` if the parent is
+/// missing, `EACCES`, `EROFS`, `ENOSPC`.
+///
+/// # References
+///  - [mkdir(2)](https://man7.org/linux/man-pages/man2/mkdir.2.html)
+#[doc(alias = "mkdir")]
+pub(crate) fn mkdir_mode(path: &Path, mode: u32) -> Result<bool> {
+    match rustix::fs::mkdir(path, Mode::from_raw_mode(mode)) {
+        Ok(()) => Ok(true),
+        Err(Errno::EXIST) => Ok(false),
+        Err(e) => Err(Error::sys("mkdir", path.to_path_buf(), e)),
+    }
+}
+
+/// `open(path, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode)`—Creates
+/// a new file (the mode less the umask) and opens it for writing.
+///
+/// `O_EXCL` fails on any existing name, a symbolic link included (it is
+/// never followed, dangling or not), so the file written is always the one
+/// just made, never one planted at that name.
+///
+/// # Errors
+/// [`Error::Sys`] naming `open(O_CREAT|O_EXCL|O_NOFOLLOW)` and the path:
+/// `EEXIST` if the name is taken, `ENOENT` if the directory is missing,
+/// `EACCES`, `EROFS`, `ENOSPC`.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+#[doc(alias = "open")]
+pub(crate) fn create_new_file(path: &Path, mode: u32) -> Result<std::fs::File> {
+    rustix::fs::open(
+        path,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )
+    .map(std::fs::File::from)
+    .map_err(|e| Error::sys("open(O_CREAT|O_EXCL|O_NOFOLLOW)", path.to_path_buf(), e))
+}
+
+/// `getrandom(buf, 0)`—Eight bytes from the kernel's random pool: the
+/// unpredictable part of a name made in a shared directory.
+///
+/// # Errors
+/// [`Error::Sys`] naming `getrandom` (`ENOSYS` before Linux 3.17; blocks,
+/// rather than fails, until the pool is initialised at boot).
+///
+/// # References
+///  - [getrandom(2)](https://man7.org/linux/man-pages/man2/getrandom.2.html)
+#[doc(alias = "getrandom")]
+pub(crate) fn random_u64() -> Result<u64> {
+    let mut buf = [0u8; 8];
+    let mut filled = 0;
+    while filled < buf.len() {
+        filled +=
+            rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty())
+                .map_err(|e| Error::sys("getrandom", None, e))?;
+    }
+    Ok(u64::from_ne_bytes(buf))
 }

@@ -9,18 +9,21 @@
 //! `<per-test files>` is `<target dir>/netns-test`, the target directory
 //! being `CARGO_TARGET_DIR` if set, else the one the test binary was built
 //! in (`target/<profile>/deps/<binary>` gives `target`). Where that cannot
-//! be written (a rootless run of a tree built by root), a directory
-//! `netns-test-uid<UID>` in the temporary directory, one per user (the user
-//! outside a rootless user namespace) and reused by later runs, so runs do
-//! not leave a directory each; if someone else owns that name,
-//! `netns-test-<pid>`. Run as root in a target directory that is another
-//! user's (the `sudo -E` runner), what is made there is given to that user
-//! ([`Artifacts::adopt`]).
+//! be written (a rootless run of a tree built by root), a base directory in
+//! the temporary directory that is the user's alone, 0700, with files 0600
+//! (`private_dir.rs`): `netns-test-<PROJECT>-uid<UID>` if that is the
+//! user's, else a fresh one with a random name. `PROJECT` is 8 hex digits
+//! of a hash of the test binary's directory, so rootless runs of different
+//! projects do not share one. Run as root in a target directory that is
+//! another user's (the `sudo -E` runner), what is made there is given to
+//! that user ([`Artifacts::adopt`]).
 
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use crate::error::Result;
+use crate::process::private_dir::{self, Files};
 
 /// The directory of per-test files, and the owner to give what is made in
 /// it.
@@ -28,6 +31,8 @@ use std::sync::OnceLock;
 pub(crate) struct Artifacts {
     pub(crate) dir: PathBuf,
     owner: Option<(u32, u32)>,
+    /// How files are made in it (`private_dir.rs`).
+    pub(super) files: Files,
 }
 
 impl Artifacts {
@@ -39,10 +44,14 @@ impl Artifacts {
     }
 
     /// The directory of the test (or fixture) named `name` (a
-    /// [`file_name`](crate::context::file_name)), made if need be.
-    pub(crate) fn test_dir(&self, name: &str) -> std::io::Result<PathBuf> {
+    /// [`file_name`](crate::context::file_name)), made if need be (0700
+    /// under a private base).
+    ///
+    /// # Errors
+    /// As [`Artifacts::create_dir`].
+    pub(crate) fn test_dir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.dir.join(name);
-        std::fs::create_dir_all(&dir)?;
+        self.create_dir(&dir)?;
         self.adopt(&dir);
         Ok(dir)
     }
@@ -53,7 +62,7 @@ impl Artifacts {
             .or_else(target_dir_of_binary);
         if let Some(target) = target {
             let dir = target.join("netns-test");
-            if std::fs::create_dir_all(&dir).is_ok() && writable(&dir) {
+            if std::fs::create_dir_all(&dir).is_ok() && private_dir::can_create_in(&dir) {
                 // Run as root (the `sudo -E` runner) in a user's target
                 // directory: what we make there is the user's.
                 // (Every process of the run decides for itself: compare
@@ -63,25 +72,31 @@ impl Artifacts {
                     Ok(t) if t.uid() != uid => Some((t.uid(), t.gid())),
                     _ => None,
                 };
-                let artifacts = Artifacts { dir, owner };
+                let artifacts = Artifacts {
+                    dir,
+                    owner,
+                    files: Files::Shared,
+                };
                 artifacts.adopt(&artifacts.dir);
                 return artifacts;
             }
         }
         let tmp = std::env::temp_dir();
-        let user = tmp.join(format!("netns-test-uid{}", crate::kernel::initial_uid()));
-        let _ = std::fs::create_dir(&user);
-        let (uid, _) = crate::kernel::effective_ids();
-        let ours = std::fs::symlink_metadata(&user)
-            .is_ok_and(|m| m.is_dir() && m.uid() == uid && writable(&user));
-        let dir = if ours {
-            user
-        } else {
-            let dir = tmp.join(format!("netns-test-{}", std::process::id()));
-            let _ = std::fs::create_dir_all(&dir);
-            dir
+        let (dir, files) = match private_dir::private_base(&tmp, &project()) {
+            Ok(dir) => (dir, Files::Private),
+            Err(e) => (
+                tmp.clone(),
+                Files::Unusable {
+                    path: tmp,
+                    errno: e.errno().unwrap_or(rustix::io::Errno::IO),
+                },
+            ),
         };
-        Artifacts { dir, owner: None }
+        Artifacts {
+            dir,
+            owner: None,
+            files,
+        }
     }
 
     /// Gives `path` (made under the directory) to the owner of the target
@@ -93,13 +108,18 @@ impl Artifacts {
     }
 }
 
-/// Whether a file can be made in `dir` (access(2) would answer for the
-/// real, not the effective ids, and not for a read-only mount's quirks).
-fn writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".probe-{}", std::process::id()));
-    let ok = File::create(&probe).is_ok();
-    let _ = std::fs::remove_file(&probe);
-    ok
+/// 8 hex digits of an FNV-1a hash of the directory the test binary is
+/// in: one project's runs share a base in the temporary directory, two
+/// projects' do not.
+fn project() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().unwrap_or(&exe);
+    let mut h: u32 = 0x811c_9dc5;
+    for b in dir.as_os_str().as_encoded_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
 }
 
 /// `target/<profile>/deps/<binary>` (tests, benches) or

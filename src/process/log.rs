@@ -51,18 +51,19 @@ pub(crate) fn current_key() -> String {
 /// Creates the log for a process of `program` about to be spawned for the
 /// current test: a file named `<program>-spawning-<n>.log` until the pid is
 /// known ([`Log::named_after`]).
-pub(crate) fn create(program: &str) -> std::io::Result<(File, Log)> {
+///
+/// # Errors
+/// [`Error::Sys`](crate::Error::Sys) naming `mkdir` or `open` and the path
+/// (`private_dir.rs` says how they are made).
+pub(crate) fn create(program: &str) -> crate::error::Result<(File, Log)> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let key = current_key();
-    let dir = Artifacts::get().test_dir(&key)?;
+    let artifacts = Artifacts::get();
+    let dir = artifacts.test_dir(&key)?;
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{}-spawning-{n}.log", file_name(program)));
-    let file = File::options()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)?;
-    Artifacts::get().adopt(&path);
+    let file = artifacts.create_file(&path)?;
+    artifacts.adopt(&path);
     Ok((file, Log { path, key }))
 }
 
@@ -171,9 +172,15 @@ mod tests {
 
     #[test]
     fn tail_keeps_the_last_lines_of_a_bounded_read() {
-        let path = std::env::temp_dir().join(format!("netns-test-tail-{}", std::process::id()));
+        // A random name, made new: never a file another user planted in
+        // the shared temporary directory.
+        let path = std::env::temp_dir().join(format!(
+            "netns-test-tail-{:016x}",
+            crate::kernel::random_u64().unwrap()
+        ));
         let text: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
-        std::fs::write(&path, text).unwrap();
+        let mut file = crate::kernel::create_new_file(&path, 0o600).unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
         assert_eq!(tail(&path, 2), "line 9998\nline 9999");
         let long = tail(&path, 100_000);
         assert!(long.len() <= TAIL_BYTES as usize, "{}", long.len());

@@ -29,6 +29,7 @@
 
 pub(crate) mod artifacts;
 mod log;
+pub(crate) mod private_dir;
 mod ready;
 mod spawner;
 
@@ -63,6 +64,31 @@ impl Netns {
     /// ([`Process::log_path`]), whose last lines a failing `#[netns_test]`
     /// shows. `command` is changed accordingly (stdio, a process group, a
     /// `pre_exec` step) and may be spawned again.
+    ///
+    /// # Where per-test files go and who can read them
+    /// Process logs, and the captures of `NETNS_TEST_CAPTURE`, go to the
+    /// test's directory under `netns-test/` in the target directory
+    /// (`CARGO_TARGET_DIR`, else the one the test binary was built in),
+    /// with the modes your umask gives, like the rest of the build; run as
+    /// root through the `sudo -E` runner, they are given to the target
+    /// directory's owner. Where the target directory cannot be written (a
+    /// rootless run of a tree built by root, a test binary copied
+    /// elsewhere), they go to the temporary directory (`$TMPDIR`, else
+    /// `/tmp`), into `netns-test-<PROJECT>-uid<UID>` (`PROJECT`: 8 hex
+    /// digits naming the test binary's directory, so two projects do not
+    /// share one; `UID`: your uid, also in rootless mode): a directory that
+    /// is yours alone (0700), holding directories and files that are yours
+    /// alone (0700, 0600), so no other local user can read your processes'
+    /// output or your packets. It is reused only if it is a real directory
+    /// (not a symbolic link), yours, and writable by no one else; if
+    /// another user took the name first, the files go to a fresh directory
+    /// with a random name (`netns-test-<PROJECT>-<16 hex digits>`), which
+    /// failure messages name. Files are always made new
+    /// (`O_CREAT|O_EXCL|O_NOFOLLOW`), never written through a symbolic link
+    /// someone planted. A directory you name yourself
+    /// (`NETNS_TEST_CAPTURE_DIR`, the path given to `Capture::write_pcapng`)
+    /// is your choice: files there get your umask's modes. The layout of a
+    /// test's directory is the crate docs' `files` topic.
     ///
     /// ```no_run
     /// use netns_test::{Listening, Netns};
@@ -99,7 +125,12 @@ impl Netns {
                 .try_clone_to_owned()
                 .map_err(|e| fail("dup the namespace fd", e))?,
         );
-        let (file, log) = log::create(&short).map_err(|e| fail("create its log", e))?;
+        let (file, log) = log::create(&short).map_err(|e| Error::Process {
+            program: program.clone(),
+            pid: None,
+            message: format!("create its log: {e}"),
+            errno: e.errno(),
+        })?;
         let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(file);
         child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());

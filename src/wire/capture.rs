@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,7 +43,10 @@ use crate::Netns;
 /// value fails the tests with an error naming the variable.
 pub use crate::settings::CAPTURE_ENV;
 
-/// Where per-test capture files go instead of the test's directory.
+/// Where per-test capture files go instead of the test's directory: a
+/// directory you chose, made if missing with the umask's mode, whose
+/// files are made new (a file or symbolic link left at a test's name is
+/// removed first, never followed) with the umask's mode too.
 pub use crate::settings::CAPTURE_DIR_ENV;
 
 /// One captured interface.
@@ -246,12 +250,27 @@ impl Capture {
     /// Stops capturing and writes the file: one interface per (host, link),
     /// frames in time order.
     ///
+    /// The file is made as `File::create` makes it (missing parent
+    /// directories too), with the mode the umask leaves, following a
+    /// symbolic link at `path`: `path` is yours, and so is choosing a place
+    /// no other user can write. (Per-test captures, `NETNS_TEST_CAPTURE`,
+    /// are made privately where they go to a shared temporary directory:
+    /// see [`Netns::spawn`], "Where per-test files go and who can read
+    /// them".)
+    ///
     /// # Errors
     /// [`Error::File`] naming the path if it cannot be written.
     pub fn write_pcapng(self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let interfaces = self.stop();
         write_file(path, &interfaces).map_err(|e| Error::file("write pcapng", path, &e))
+    }
+
+    /// [`Capture::write_pcapng`] into `file`, already made (by the per-test
+    /// capture, without following links); `path` names it in errors.
+    pub(crate) fn write_pcapng_into(self, file: File, path: &Path) -> Result<()> {
+        let interfaces = self.stop();
+        write_blocks(file, &interfaces).map_err(|e| Error::file("write pcapng", path, &e))
     }
 
     /// Stops the thread, takes the sockets' last frames and the wire links'
@@ -343,7 +362,11 @@ fn write_file(path: &Path, interfaces: &[(String, Ring)]) -> std::io::Result<()>
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write_blocks(File::create(path)?, interfaces)
+}
+
+fn write_blocks(file: File, interfaces: &[(String, Ring)]) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(file);
     let to_io = |e: pcap_file::PcapError| std::io::Error::other(e.to_string());
     let mut writer = PcapNgWriter::new(file).map_err(to_io)?;
     let mut frames = Vec::new();

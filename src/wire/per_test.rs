@@ -8,9 +8,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::context::TestContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::network::topology::Network;
 use crate::process::artifacts::Artifacts;
+use crate::process::private_dir;
 use crate::settings::CaptureMode;
 use crate::wire::capture::{add_here, add_netns, add_network, Capture, Inner};
 use crate::Netns;
@@ -117,7 +118,17 @@ impl TestCapture {
             Ok(found) => found,
             Err(e) => return Some(format!("netns-test: capture not written: {e}")),
         };
-        match self.capture.write_pcapng(&path) {
+        let file = match artifacts {
+            Some(artifacts) => artifacts.create_file(&path),
+            // NETNS_TEST_CAPTURE_DIR: the user's directory.
+            None => path
+                .parent()
+                .map_or(Ok(()), |dir| {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, &e))
+                })
+                .and_then(|()| private_dir::create_shared_file(&path)),
+        };
+        match file.and_then(|file| self.capture.write_pcapng_into(file, &path)) {
             Ok(()) => {
                 if let Some(artifacts) = artifacts {
                     artifacts.adopt(&path);
@@ -136,7 +147,7 @@ impl TestCapture {
 /// test's directory of per-test files (`process/artifacts.rs`, beside its
 /// processes' logs); with that directory's owner to give the file to.
 /// `test` is the test's directory name (a `file_name`).
-pub(crate) fn file_for(test: &str) -> std::io::Result<(PathBuf, Option<&'static Artifacts>)> {
+pub(crate) fn file_for(test: &str) -> Result<(PathBuf, Option<&'static Artifacts>)> {
     if let Some(dir) = &crate::settings::Settings::get().capture_dir {
         return Ok((dir.join(format!("{test}.pcapng")), None));
     }
