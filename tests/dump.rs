@@ -181,6 +181,58 @@ fn a_fixture_test_prints_every_host() {
     );
 }
 
+#[netns_test]
+#[ignore = "fixture: run by a_network_the_body_built_is_dumped_from_the_panicking_host"]
+fn fixture_dump_in_a_network_of_the_body() {
+    let net = Topology::new()
+        .host("client")
+        .host("router")
+        .host("server")
+        .link("client", "eth0", "router", "eth0")
+        .link("router", "eth1", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("router", "eth0", "192.0.2.254/24")
+        .addr("router", "eth1", "198.51.100.254/24")
+        .addr("server", "eth0", "198.51.100.2/24")
+        .build()
+        .unwrap();
+    let _listener = net
+        .host("server")
+        .run(|| TcpListener::bind("198.51.100.2:4343"))
+        .unwrap()
+        .unwrap();
+    net.host("client")
+        .run(|| assert!(!armed(), "deliberate failure in client"))
+        .unwrap();
+}
+
+/// The body holds a network and fails in one of its hosts: the dump shows
+/// that host first, then the network's other hosts (the server's listening
+/// socket included), read before the network drops.
+#[test]
+fn a_network_the_body_built_is_dumped_from_the_panicking_host() {
+    let out = run_fixture("fixture_dump_in_a_network_of_the_body", &[]);
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("deliberate failure in client"), "{text}");
+    let at = |host: &str| {
+        text.find(&format!("netns-test: state of {host} network namespace:\n"))
+            .unwrap_or_else(|| panic!("no state of {host}:\n{text}"))
+    };
+    let (client, router, server) = (at("client"), at("router"), at("server"));
+    assert!(client < router && router < server, "{text}");
+    assert!(text[client..router].contains("192.0.2.1/24"), "{text}");
+    assert!(text[server..].contains("198.51.100.2/24"), "{text}");
+    assert!(text[server..].contains("198.51.100.2:4343"), "{text}");
+    // The client's state is read once, as the panicking host's.
+    assert_eq!(
+        text.matches("netns-test: state of client network namespace:")
+            .count(),
+        1,
+        "{text}"
+    );
+}
+
 #[test]
 fn a_passing_test_prints_nothing() {
     let out = run_fixture("fixture_dump_passes", &[]);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) mod child;
 pub(crate) mod chown;
+mod fd;
 mod fs;
 mod mount;
 pub(crate) mod netlink;
@@ -23,6 +24,7 @@ pub(crate) mod raw;
 pub(crate) mod sock_diag;
 mod sysctl;
 
+pub(crate) use fd::*;
 pub(crate) use fs::*;
 pub(crate) use mount::*;
 pub(crate) use ns::*;

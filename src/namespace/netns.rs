@@ -345,6 +345,22 @@ impl Netns {
     pub fn inode(&self) -> u64 {
         self.id.1
     }
+
+    /// A second handle to the same namespace, on a duplicated fd: it keeps
+    /// the namespace alive while it lives, and never removes it (no name,
+    /// nothing to remove on drop).
+    ///
+    /// # Errors
+    /// [`Error::Sys`](crate::Error::Sys) from `fcntl(F_DUPFD_CLOEXEC)`.
+    pub(crate) fn duplicate(&self) -> Result<Netns> {
+        Ok(Netns {
+            fd: crate::kernel::dup_cloexec(self.fd.as_fd())?,
+            id: self.id,
+            name: None,
+            path: None,
+            remove_on_drop: false,
+        })
+    }
 }
 
 impl Drop for Netns {

@@ -171,6 +171,7 @@ impl Topology {
             sweep_stale(RunDir::get(), prefix);
         }
         let mut net = Network {
+            registered: None,
             carried: Vec::new(),
             hosts: Vec::new(),
             addrs: Vec::new(),
@@ -186,6 +187,8 @@ impl Topology {
         if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
             on_build(&net);
         }
+        // A failing test's dump shows this network's hosts.
+        net.registered = crate::network::built::register(&net.hosts);
         Ok(net)
     }
 
@@ -343,7 +346,10 @@ fn sweep_stale(dir: &RunDir, prefix: &str) {
 /// namespaces (with their links) go away once no thread runs in them.
 #[derive(Debug)]
 pub struct Network {
-    // First: carried links stop (their threads are joined) before the hosts
+    // First: the test's duplicated handles of the hosts (built.rs) close
+    // before anything else goes.
+    pub(crate) registered: Option<crate::network::built::Registration>,
+    // Then carried links stop (their threads are joined) before the hosts
     // go away.
     pub(crate) carried: Vec<Carried>,
     pub(crate) hosts: Vec<(String, Netns)>,

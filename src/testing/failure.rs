@@ -13,14 +13,20 @@
 //! every test with `NETNS_TEST_DUMP=0` and no `NETNS_TEST_KEEP` pay nothing
 //! but an environment read.
 
-use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::context::TestContext;
 
 use crate::namespace::keep::{keep_current, kept_name};
 use crate::namespace::rundir::RunDir;
 use crate::network::dump::{state_here, State};
 use crate::privilege::Privilege;
 use crate::testing::runner::TestReturn;
+use crate::Netns;
 
 /// Lines of one namespace's state in a failure message, at most, and of
 /// all of them (a fixture's hosts).
@@ -47,33 +53,47 @@ fn settings() -> Settings {
     }
 }
 
-/// The test body running on this thread, while a dump is wanted.
-struct Body {
+/// What the panic hook needs while a body runs with the dump on, kept in
+/// the test's context: the hook runs on whichever thread panics first (a
+/// `Netns::run` thread in one of the test's hosts, say), where that
+/// thread's namespace, and the networks the body holds, are still there.
+#[derive(Default)]
+struct Watch {
+    wanted: Mutex<Option<Wanted>>,
+    /// Set while the hook reads: a panic on one of the threads it starts
+    /// (a host's state, read in that host) must not read again.
+    reading: std::sync::atomic::AtomicBool,
+    /// What the hook read at the test's first panic.
+    dump: Mutex<Option<Dump>>,
+}
+
+#[derive(Clone)]
+struct Wanted {
     host: String,
     fixture: Option<FixtureRef>,
-    /// What the panic hook read at the last panic.
-    dump: Option<Dump>,
+    /// The nsfs inode of the body's own namespace.
+    body_netns: Option<u64>,
 }
 
-thread_local! {
-    static BODY: RefCell<Option<Body>> = const { RefCell::new(None) };
-}
-
-/// Clears [`BODY`] when the body is over, however it ends.
-struct Clear;
+/// Clears the [`Watch`] when the body is over, however it ends.
+struct Clear(Option<Arc<Watch>>);
 
 impl Drop for Clear {
     fn drop(&mut self) {
-        let _ = BODY.try_with(|b| b.borrow_mut().take());
+        if let Some(watch) = &self.0 {
+            watch.wanted.lock().take();
+            watch.dump.lock().take();
+        }
     }
 }
 
-/// Runs a test body on its (namespace) thread; if it fails, prints its
-/// namespace's state and keeps the namespace, as the environment asks.
-/// `host` names the namespace in the kept name: empty for a test's own
-/// anonymous namespace, else the named namespace or the fixture's host;
-/// a fixture's other hosts are dumped after it (not kept: other tests
-/// share them).
+/// Runs a test body on its (namespace) thread; if it fails, prints the
+/// state of its namespaces and keeps its namespace, as the environment
+/// asks. `host` names the namespace in the kept name: empty for a test's
+/// own anonymous namespace, else the named namespace or the fixture's
+/// host; a fixture's other hosts, and the hosts of every network the test
+/// built that is still alive, are dumped too (not kept: other tests
+/// share a fixture's; a network the body built is not kept).
 pub(crate) fn run_body<R: TestReturn>(
     host: &str,
     fixture: Option<FixtureRef>,
@@ -85,22 +105,27 @@ pub(crate) fn run_body<R: TestReturn>(
     if should_panic || !(settings.dump || settings.keep) {
         return f().into_output();
     }
+    let ctx = crate::context::own();
+    let mut clear = Clear(None);
     if settings.dump {
-        install_panic_hook();
-        BODY.with(|b| {
-            *b.borrow_mut() = Some(Body {
+        if let Some(ctx) = &ctx {
+            install_panic_hook();
+            let watch = ctx.state::<Watch>();
+            *watch.wanted.lock() = Some(Wanted {
                 host: host.to_owned(),
                 fixture,
-                dump: None,
-            })
-        });
+                body_netns: crate::kernel::thread_netns_inode(),
+            });
+            clear.0 = Some(watch);
+        }
     }
-    let _clear = Clear;
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => {
             let mut output = value.into_output();
             if R::failed(&output) {
-                let dump = settings.dump.then(|| read_dump(host, fixture));
+                let dump = settings
+                    .dump
+                    .then(|| read_dump(host, fixture, ctx.as_deref()));
                 let text = report(settings, host, fixture, dump);
                 R::append_to_failure(&mut output, |_| Some(text));
             }
@@ -108,8 +133,11 @@ pub(crate) fn run_body<R: TestReturn>(
         }
         Err(payload) => {
             let dump = settings.dump.then(|| {
-                BODY.with(|b| b.borrow_mut().as_mut().and_then(|b| b.dump.take()))
-                    .unwrap_or_else(|| read_dump(host, fixture))
+                clear
+                    .0
+                    .as_ref()
+                    .and_then(|w| w.dump.lock().take())
+                    .unwrap_or_else(|| read_dump(host, fixture, ctx.as_deref()))
             });
             // One write, so parallel tests' lines do not interleave;
             // eprint!, which libtest captures, not a write to io::stderr().
@@ -119,19 +147,69 @@ pub(crate) fn run_body<R: TestReturn>(
     }
 }
 
-/// The calling thread's namespace's state, then (for a fixture's host)
-/// each other host's, read from a thread of its own.
-fn read_dump(host: &str, fixture: Option<FixtureRef>) -> Dump {
+/// The calling thread's namespace's state, then each other namespace of
+/// the test's: a fixture's other hosts, and the hosts of every live network
+/// the test built, each once, read from a thread of its own.
+fn read_dump(host: &str, fixture: Option<FixtureRef>, ctx: Option<&TestContext>) -> Dump {
     let label = if host.is_empty() {
         "the test's".to_owned()
     } else {
         host.to_owned()
     };
-    let mut dump = vec![(label, state_here().map_err(|e| e.to_string()))];
-    for (other, ns) in fixture.and_then(|fx| fx.hosts().ok()).unwrap_or_default() {
-        if other != host {
-            dump.push((other, ns.state().map_err(|e| e.to_string())));
+    let wanted = Wanted {
+        host: host.to_owned(),
+        fixture,
+        body_netns: crate::kernel::thread_netns_inode(),
+    };
+    dump_from_here(&wanted, Some(label), ctx)
+}
+
+/// The state of the calling thread's namespace first (`label`, or the name
+/// of the host it is, found by its inode), then the others of the test's.
+fn dump_from_here(wanted: &Wanted, label: Option<String>, ctx: Option<&TestContext>) -> Dump {
+    let here = crate::kernel::thread_netns_inode();
+    let mut others: Vec<(String, &Netns)> = Vec::new();
+    let fixture_hosts = wanted
+        .fixture
+        .and_then(|fx| fx.hosts().ok())
+        .unwrap_or_default();
+    for (name, ns) in &fixture_hosts {
+        others.push((name.clone(), ns));
+    }
+    let mut dump = Vec::new();
+    let mut run = |others: &[(String, &Netns)]| {
+        let named_here = others
+            .iter()
+            .find(|(_, ns)| Some(ns.inode()) == here)
+            .map(|(name, _)| name.clone());
+        let label = match named_here {
+            Some(name) => name,
+            None if here == wanted.body_netns => label.clone().unwrap_or_else(|| {
+                if wanted.host.is_empty() {
+                    "the test's".to_owned()
+                } else {
+                    wanted.host.clone()
+                }
+            }),
+            None => "the panicking thread's".to_owned(),
+        };
+        dump.push((label, state_here().map_err(|e| e.to_string())));
+        let mut seen = vec![here];
+        for (name, ns) in others {
+            if seen.contains(&Some(ns.inode())) {
+                continue;
+            }
+            seen.push(Some(ns.inode()));
+            dump.push((name.clone(), ns.state().map_err(|e| e.to_string())));
         }
+    };
+    match ctx {
+        Some(ctx) => crate::network::built::with_hosts(ctx, |hosts| {
+            let mut all = others.clone();
+            all.extend(hosts.iter().map(|(name, ns)| ((*name).to_owned(), *ns)));
+            run(&all)
+        }),
+        None => run(&others),
     }
     dump
 }
@@ -223,27 +301,32 @@ fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
     out
 }
 
-/// A panic hook, installed once, in front of the one before it: on a test
-/// body's thread, reads the namespace's state at the panic, before the
-/// unwind drops what the body holds (its listening sockets).
+/// A panic hook, installed once, in front of the one before it: on a
+/// thread that works for a test whose body runs with the dump on, reads
+/// the state at the test's first panic, on the panicking thread (its
+/// namespace first: the host where the panic happened), before the unwind
+/// drops what the body holds (its listening sockets, its networks).
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            let wanted = BODY
-                .try_with(|b| b.borrow().as_ref().map(|b| (b.host.clone(), b.fixture)))
-                .ok()
-                .flatten();
-            if let Some((host, fixture)) = wanted {
-                let dump = read_dump(&host, fixture);
-                let _ = BODY.try_with(|b| {
-                    if let Some(body) = b.borrow_mut().as_mut() {
-                        body.dump = Some(dump);
-                    }
-                });
+            let Some(ctx) = crate::context::own() else {
+                return;
+            };
+            let Some(watch) = ctx.state_if::<Watch>() else {
+                return;
+            };
+            let Some(wanted) = watch.wanted.lock().clone() else {
+                return;
+            };
+            if watch.dump.lock().is_some() || watch.reading.swap(true, Ordering::AcqRel) {
+                return; // a later panic (the body's, re-raising): keep the first
             }
+            let dump = dump_from_here(&wanted, None, Some(&ctx));
+            watch.dump.lock().get_or_insert(dump);
+            watch.reading.store(false, Ordering::Release);
         }));
     });
 }
