@@ -16,11 +16,14 @@ use parking_lot::Mutex;
 use crate::context::TestContext;
 use crate::Netns;
 
+/// One network's hosts: (name, a duplicated handle of its namespace).
+type Hosts = Vec<(String, Netns)>;
+
 /// The live networks of one test, by registration number.
 #[derive(Default)]
 struct Built {
     next: AtomicU64,
-    networks: Mutex<Vec<(u64, Vec<(String, Netns)>)>>,
+    networks: Mutex<Vec<(u64, Hosts)>>,
 }
 
 /// A network's place in its test's [`Built`]: removed when dropped.
