@@ -61,6 +61,7 @@ fn netns_state(bencher: divan::Bencher) {
 #[divan::bench]
 fn failing_test_with_dump() {
     std::env::remove_var("NETNS_TEST_KEEP");
+    netns_test::__private::reload_settings();
     let failed = run_test::<Result<(), String>, _>(TestOptions::default(), || Err("x".into()));
     assert!(failed.is_err());
 }
@@ -70,8 +71,10 @@ fn failing_test_with_dump() {
 #[divan::bench]
 fn failing_test_with_dump_and_keep() {
     std::env::set_var("NETNS_TEST_KEEP", "failed");
+    netns_test::__private::reload_settings();
     let failed = run_test::<Result<(), String>, _>(TestOptions::default(), || Err("x".into()));
     std::env::remove_var("NETNS_TEST_KEEP");
+    netns_test::__private::reload_settings();
     let text = failed.unwrap_err().0;
     let name = text
         .split("kept network namespace ")

@@ -237,14 +237,17 @@ fn main() {
     let n = scale(200) as u32;
     // SAFETY (edition 2021: safe): one thread runs here.
     std::env::remove_var("NETNS_TEST_CAPTURE");
+    netns_test::__private::reload_settings();
     let off = per_test_cost(n);
     std::env::set_var("NETNS_TEST_CAPTURE", "all");
     std::env::set_var(
         "NETNS_TEST_CAPTURE_DIR",
         std::env::temp_dir().join("netns-test-bench-captures"),
     );
+    netns_test::__private::reload_settings();
     let on = per_test_cost(n);
     std::env::remove_var("NETNS_TEST_CAPTURE");
+    netns_test::__private::reload_settings();
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join("netns-test-bench-captures"));
     println!(
         "  anonymous #[netns_test], mean of {n}: capture=all {:.0} us | off {:.0} us",

@@ -179,6 +179,7 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::context::TestId;
+    pub use crate::settings::reload as reload_settings;
     pub use crate::testing::runner::{
         capture_option_needs_the_feature, run_test, CaptureFeatureRequired, TestFailure,
         TestOptions, TestReturn,

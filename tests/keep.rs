@@ -147,11 +147,13 @@ fn failed_tests_are_kept_passing_ones_are_not() {
 /// namespace is not kept, and the failure says why.
 fn rootless_keeps_nothing() {
     std::env::set_var("NETNS_TEST_KEEP", "failed");
+    netns_test::__private::reload_settings();
     let failure = run_test::<Result<(), String>, _>(TestOptions::default(), || {
         make_links();
         Err("deliberate failure".to_owned())
     });
     std::env::remove_var("NETNS_TEST_KEEP");
+    netns_test::__private::reload_settings();
     let TestFailure(text) = failure.unwrap_err();
     assert!(
         text.contains(

@@ -18,7 +18,8 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+
+use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 
@@ -76,11 +77,33 @@ pub(crate) struct Settings {
     refused: Option<(&'static str, String, parse::Refused)>,
 }
 
+/// The settings in force: read once, or again by [`reload`].
+static CURRENT: RwLock<Option<&'static Settings>> = RwLock::new(None);
+
+/// Reads the environment again, for the crate's own tests and benchmarks,
+/// which change a variable between runs in one process. What is read once
+/// elsewhere stays as it was (the run directory of `RunDir::get`, the
+/// process's fault seed). Each call leaks the previous value (a few hundred
+/// bytes): not for a loop of a user's.
+#[doc(hidden)]
+pub fn reload() {
+    *CURRENT.write() = Some(Box::leak(Box::new(Settings::from_env())));
+}
+
 impl Settings {
     /// This process's settings, read from the environment on first use.
     pub(crate) fn get() -> &'static Settings {
-        static SETTINGS: OnceLock<Settings> = OnceLock::new();
-        SETTINGS.get_or_init(|| Settings::from_lookup(|var| std::env::var_os(var)))
+        if let Some(settings) = *CURRENT.read() {
+            return settings;
+        }
+        let mut current = CURRENT.write();
+        let settings: &'static Settings =
+            current.get_or_insert_with(|| Box::leak(Box::new(Settings::from_env())));
+        settings
+    }
+
+    fn from_env() -> Settings {
+        Settings::from_lookup(|var| std::env::var_os(var))
     }
 
     /// Fails with [`Error::Setting`] if a variable held a value it does not
