@@ -27,7 +27,6 @@ pub(crate) use fs::*;
 pub(crate) use mount::*;
 pub(crate) use ns::*;
 pub(crate) use proc_stat::*;
-pub use process::PidFd;
 pub(crate) use process::*;
 pub(crate) use sysctl::*;
 

@@ -53,33 +53,6 @@ pub(crate) fn at_exit(f: extern "C" fn()) {
     unsafe { libc::atexit(f) };
 }
 
-/// A pidfd (pidfd_open(2)): a handle on one process that never names another,
-/// even after the process is reaped and its pid reused; a signal sent through
-/// it then fails with `ESRCH` instead of reaching a stranger. For the `setns`
-/// CLI, which passes SIGTERM and SIGHUP on to its command. Not a public API:
-/// no stability promise.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct PidFd(std::os::fd::OwnedFd);
-
-impl PidFd {
-    /// `pidfd_open(pid, 0)` on `child`; `None` where the kernel has no
-    /// pidfds (before Linux 5.3) or the child is gone.
-    pub fn open(child: &std::process::Child) -> Option<PidFd> {
-        let pid = rustix::process::Pid::from_child(child);
-        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-            .ok()
-            .map(PidFd)
-    }
-
-    /// `pidfd_send_signal(fd, sig, NULL, 0)` (pidfd_send_signal(2)) with the
-    /// raw signal number `sig`; whether it was sent.
-    pub fn signal(&self, sig: i32) -> bool {
-        rustix::process::Signal::from_named_raw(sig)
-            .is_some_and(|sig| rustix::process::pidfd_send_signal(&self.0, sig).is_ok())
-    }
-}
-
 /// `kill(getpid(), SIGKILL)`: dies at once, as under `kill -9`: no unwinding,
 /// no `atexit` handler, no core file. For the crash points of tests only.
 #[cfg(feature = "__crash-points")]
