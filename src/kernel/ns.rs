@@ -108,13 +108,6 @@ pub(crate) fn check_netns_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
     })
 }
 
-/// `fstat(fd)`: the nsfs device and inode that identify a namespace
-/// (the inode is what `ls -i /proc/thread-self/ns/net` and `lsns` print).
-pub(crate) fn ns_id(fd: BorrowedFd<'_>) -> Result<(u64, u64)> {
-    let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", None, e))?;
-    Ok((st.st_dev, st.st_ino))
-}
-
 /// `statfs(path)`: whether an nsfs file is mounted at `path` (a namespace
 /// bind mount, not a bare placeholder).
 pub(crate) fn is_nsfs_mount(path: &Path) -> Result<bool> {

@@ -4,10 +4,11 @@
 //! removes what a live process is working on (ARCHITECTURE.md 3.4).
 
 use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
+
+use rustix::fs::FlockOperation;
 
 use crate::error::{Error, Result};
 use crate::kernel;
@@ -103,9 +104,9 @@ fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
         }
         .map_err(|e| Error::io("open", path, &e))?;
         let locked = match deadline {
-            None => kernel::flock_exclusive(file.as_fd(), path, true)?,
+            None => kernel::flock(&file, FlockOperation::LockExclusive, path)?,
             Some(deadline) => loop {
-                if kernel::flock_exclusive(file.as_fd(), path, false)? {
+                if kernel::flock(&file, FlockOperation::NonBlockingLockExclusive, path)? {
                     break true;
                 }
                 if Instant::now() >= deadline {
@@ -117,7 +118,7 @@ fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
         if !locked {
             return Ok(None);
         }
-        if kernel::stat_id(path)? == Some(kernel::ns_id(file.as_fd())?) {
+        if kernel::stat_id(path)? == Some(kernel::fstat_id(&file)?) {
             return Ok(Some(file));
         }
     }

@@ -216,7 +216,7 @@ impl Netns {
     }
 
     fn from_fd(fd: OwnedFd, name: Option<String>, path: Option<PathBuf>) -> Result<Netns> {
-        let id = kernel::ns_id(fd.as_fd())?;
+        let id = kernel::fstat_id(&fd)?;
         Ok(Netns {
             fd,
             id,

@@ -3,9 +3,10 @@
 //! `Topology::build`).
 
 use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Instant;
+
+use rustix::fs::FlockOperation;
 
 use crate::error::{Error, Result};
 use crate::kernel;
@@ -289,7 +290,7 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
             return;
         }
     };
-    match kernel::flock_exclusive(file.as_fd(), path, false) {
+    match kernel::flock(&file, FlockOperation::NonBlockingLockExclusive, path) {
         Ok(true) => {}
         // Held: in use.
         Ok(false) => return,
@@ -303,7 +304,7 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
             return;
         }
     }
-    match (kernel::stat_id(path), kernel::ns_id(file.as_fd())) {
+    match (kernel::stat_id(path), kernel::fstat_id(&file)) {
         (Ok(Some(now)), Ok(locked)) if now == locked => {}
         _ => return,
     }

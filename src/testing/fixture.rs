@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rustix::fs::FlockOperation::{LockExclusive, LockShared};
 
 use crate::error::{Error, Result};
 use crate::network::topology::Network;
@@ -208,11 +209,12 @@ impl<T, E> Fixture<T, E> {
                 .write(true)
                 .open(&path)
                 .map_err(|e| Error::io("open", &path, &e))?;
-            crate::kernel::flock(&file, exclusive, &path)?;
+            let op = if exclusive { LockExclusive } else { LockShared };
+            crate::kernel::flock(&file, op, &path)?;
             // `RunDir::sweep` removes a lock file no process holds (locked,
             // then unlinked): if it did after we opened it, this lock is on
             // an orphan. Start again.
-            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
+            let locked = crate::kernel::fstat_id(&file)?;
             if crate::kernel::stat_id(&path)? == Some(locked) {
                 break file;
             }
