@@ -6,6 +6,7 @@ pub(crate) mod crash_points;
 pub(crate) mod exec;
 pub(crate) mod keep;
 pub(crate) mod leftover;
+pub(crate) mod lock_file;
 pub(crate) mod name_lock;
 pub(crate) mod netns;
 pub(crate) mod owner;
