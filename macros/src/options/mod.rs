@@ -543,6 +543,57 @@ mod tests {
         );
     }
 
+    /// The macro checks `name = ".."` at compile time and the runtime's
+    /// `netns_test::validate_name` at run time; the two cannot share code (a
+    /// proc-macro crate cannot depend on the runtime), so they are held to
+    /// one table here, through the attribute's parser too.
+    #[test]
+    fn the_macro_and_the_runtime_agree_on_names() {
+        let long = "x".repeat(255);
+        let too_long = "x".repeat(256);
+        // Bytes, not characters: 'é' is two.
+        let long_utf8 = format!("{}x", "é".repeat(127));
+        let too_long_utf8 = "é".repeat(128);
+        let names: &[(&str, bool)] = &[
+            ("ns0", true),
+            ("a.b", true),
+            ("...", true),
+            (".hidden", true),
+            ("with space", true),
+            ("-", true),
+            ("tab\there", true),
+            ("new\nline", true),
+            ("é", true),
+            (&long, true),
+            (&long_utf8, true),
+            ("", false),
+            (".", false),
+            ("..", false),
+            ("/", false),
+            ("a/b", false),
+            ("../../etc/x", false),
+            ("ns0/", false),
+            ("\0", false),
+            ("a\0b", false),
+            (&too_long, false),
+            (&too_long_utf8, false),
+        ];
+        for &(name, valid) in names {
+            assert_eq!(validate_name(name).is_ok(), valid, "the macro on {name:?}");
+            assert_eq!(
+                netns_test::validate_name(name).is_ok(),
+                valid,
+                "the runtime on {name:?}"
+            );
+            let errors = errors_of(&format!("name = {name:?}"));
+            assert_eq!(
+                errors.is_empty(),
+                valid,
+                "#[netns_test(name = {name:?})]: {errors:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_flavor() {
         assert_eq!(
