@@ -10,6 +10,9 @@ use rustix::io::Errno;
 use crate::error::{Error, Result};
 
 /// `stat(path)`: device and inode, or `None` when the path does not exist.
+///
+/// # References
+/// - [stat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
     match rustix::fs::stat(path) {
         Ok(st) => Ok(Some((st.st_dev, st.st_ino))),
@@ -19,6 +22,9 @@ pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
 }
 
 /// `mkdir(path, 0755)`, creating missing parents; an existing directory is fine.
+///
+/// # References
+/// - [mkdir(2)](https://man7.org/linux/man-pages/man2/mkdir.2.html)
 pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty()
@@ -36,6 +42,9 @@ pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
 /// `open(path, O_RDONLY|O_DIRECTORY|O_CLOEXEC)` then `flock(LOCK_EX)`: the
 /// lock iproute2 takes on the run directory around its mount setup. It is
 /// released when the returned fd is dropped.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
     let fd = rustix::fs::open(
         path,
@@ -50,6 +59,9 @@ pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
 /// `open(path, O_RDONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0)`: the placeholder the
 /// namespace is bind-mounted onto. `O_EXCL` makes a taken name an error
 /// instead of a second, stacked mount (ip/ipnetns.c, `netns_add`).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
     match rustix::fs::open(
         path,
@@ -65,12 +77,18 @@ pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
 }
 
 /// `unlink(path)`.
+///
+/// # References
+/// - [unlink(2)](https://man7.org/linux/man-pages/man2/unlink.2.html)
 pub(crate) fn unlink(path: &Path) -> Result<()> {
     rustix::fs::unlink(path).map_err(|e| Error::sys("unlink", path.to_path_buf(), e))
 }
 
 /// `opendir(path)` and `readdir` until the end: the names of the entries,
 /// without `.` and `..`, unsorted. A missing directory has no entries.
+///
+/// # References
+/// - [opendir(3)](https://man7.org/linux/man-pages/man3/opendir.3.html)
 pub(crate) fn dir_entries(path: &Path) -> Result<Vec<std::ffi::OsString>> {
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
@@ -88,12 +106,18 @@ pub(crate) fn dir_entries(path: &Path) -> Result<Vec<std::ffi::OsString>> {
 
 /// `open(path, O_RDONLY)` and `read` to the end of a small `/proc` file, or
 /// `None` if it cannot be read (missing on this kernel, or not permitted).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn read_proc(path: &str) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
 
 /// `lstat(path)` (no symlink followed): the file's type, or `None` when
 /// nothing is there. A mount point reports the mounted file's type.
+///
+/// # References
+/// - [lstat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub(crate) fn lstat_type(path: &Path) -> Result<Option<rustix::fs::FileType>> {
     match rustix::fs::lstat(path) {
         Ok(st) => Ok(Some(rustix::fs::FileType::from_raw_mode(st.st_mode))),
