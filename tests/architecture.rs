@@ -1111,3 +1111,89 @@ fn the_binary_uses_the_public_api() {
         Vec::<String>::new()
     );
 }
+
+// ---------------------------------------------------------------------------
+// ARCHITECTURE.md itself.
+
+/// The row of the layer table for `src/FOLDER/`, if there is one.
+fn table_row<'a>(doc: &'a str, folder: &str) -> Option<&'a str> {
+    let cell = format!("| `src/{folder}/`");
+    doc.lines()
+        .find(|line| line.starts_with('|') && line.contains(&cell))
+}
+
+#[test]
+fn every_file_of_src_is_in_the_layer_table() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for (path, _) in read_tree(&root().join("src")) {
+        let Some((folder, file)) = path.split_once('/') else {
+            continue;
+        };
+        if folder == "bin" {
+            continue;
+        }
+        let listed = table_row(&doc, folder).is_some_and(|row| row.contains(&format!("`{file}`")));
+        if !listed {
+            missing.push(path);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in ARCHITECTURE.md's layer table: {missing:?}"
+    );
+}
+
+/// The citations `ARCHITECTURE.md N` / `N.M` in the source, and `(N.M)` in
+/// ARCHITECTURE.md, each name a section (`## N.`, `### N.M`) or an item of
+/// section 4's numbered list.
+#[test]
+fn every_architecture_citation_names_a_section() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut sections: HashSet<String> = HashSet::new();
+    let mut in_four = false;
+    for line in doc.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            let number = title.split('.').next().unwrap().to_owned();
+            in_four = number == "4";
+            sections.insert(number);
+        } else if let Some(title) = line.strip_prefix("### ") {
+            sections.insert(title.split(' ').next().unwrap().to_owned());
+        } else if in_four {
+            if let Some((n, _)) = line.split_once(". ") {
+                if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() {
+                    sections.insert(format!("4.{n}"));
+                }
+            }
+        }
+    }
+    assert!(sections.contains("2.2") && sections.contains("3.4") && sections.contains("4.16"));
+    let cited = |text: &str, after: &str| -> Vec<String> {
+        text.match_indices(after)
+            .filter_map(|(at, _)| {
+                let rest = &text[at + after.len()..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(rest.len());
+                let n = rest[..end].trim_end_matches('.');
+                (!n.is_empty()).then(|| n.to_owned())
+            })
+            .collect()
+    };
+    let mut wrong = Vec::new();
+    for dir in ["src", "macros/src", "tests", "benches"] {
+        for (path, text) in read_tree(&root().join(dir)) {
+            for n in cited(&text, "ARCHITECTURE.md ") {
+                if !sections.contains(&n) {
+                    wrong.push(format!("{dir}/{path}: ARCHITECTURE.md {n}"));
+                }
+            }
+        }
+    }
+    for n in cited(&doc, "(").into_iter().chain(cited(&doc, ", ")) {
+        if n.contains('.') && !sections.contains(&n) && n.split('.').count() == 2 {
+            wrong.push(format!("ARCHITECTURE.md: ({n})"));
+        }
+    }
+    assert!(wrong.is_empty(), "citations of no section: {wrong:?}");
+}

@@ -1,6 +1,6 @@
 //! The namespace layer: the [`Netns`](crate::Netns) handle, the iproute2 run
 //! directory, owner records and the sweep of what killed runs left, and what
-//! `ip netns exec` does to a thread (ARCHITECTURE.md, "Layers").
+//! `ip netns exec` does to a thread (ARCHITECTURE.md 1).
 
 pub(crate) mod crash_points;
 pub(crate) mod exec;

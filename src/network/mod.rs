@@ -1,6 +1,6 @@
 //! The network layer: links, addresses, routes and sysctls of a namespace
 //! over rtnetlink and `/proc/sys/net`, and [`Topology`](crate::Topology)
-//! (ARCHITECTURE.md, "Layers").
+//! (ARCHITECTURE.md 1).
 
 pub(crate) mod addr;
 pub(crate) mod bridge;
