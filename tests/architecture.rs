@@ -103,10 +103,7 @@ const MAX_LINES: usize = 400;
 
 /// Files over [`MAX_LINES`] today, each with its count today as its limit:
 /// it is to be split, and may not grow meanwhile.
-const OVER_TODAY: &[(&str, usize)] = &[
-    ("src/network/topology.rs", 412),
-    ("src/wire/handle.rs", 405),
-];
+const OVER_TODAY: &[(&str, usize)] = &[];
 
 fn layer(folder: &str) -> Option<&'static Layer> {
     LAYERS.iter().find(|l| l.folder == folder)

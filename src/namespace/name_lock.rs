@@ -38,7 +38,7 @@ impl NameLock {
     /// Blocks until no other thread or process holds NAME.
     ///
     /// # Errors
-    /// [`Error::Sys`] naming `mkdir`, `open`, `flock` or `stat` and the path.
+    /// [`Error::Sys`](crate::Error::Sys) naming `mkdir`, `open`, `flock` or `stat` and the path.
     pub(crate) fn acquire(dir: &RunDir, name: &str) -> Result<NameLock> {
         Ok(Self::acquire_until(dir, name, None)?.expect("no deadline"))
     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod addr;
 pub(crate) mod bridge;
+pub(crate) mod built;
 pub(crate) mod carried;
 pub(crate) mod dump;
 pub(crate) mod link;
