@@ -198,8 +198,6 @@ pub mod __private {
     // The crash points tests/crash.rs kills a child at, in order.
     #[cfg(feature = "__crash-points")]
     pub use crate::namespace::crash_points::STEPS as CRASH_STEPS;
-    // The `setns` CLI's pidfd (the kernel layer is the only caller of rustix).
-    pub use crate::kernel::PidFd;
 }
 
 /// `register_test!("foo", ignored, ShouldPanic, runner)`, which every

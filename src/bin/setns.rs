@@ -12,7 +12,6 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitCode, ExitStatus};
 use std::sync::mpsc;
 
-use netns_test::__private::PidFd;
 use netns_test::{validate_name, Error, Netns};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -284,6 +283,31 @@ fn run_then_remove(ns: Netns, mut command: Command, program: &OsStr) -> ExitCode
         Err(_panic) => ExitCode::FAILURE,
     };
     remove(ns, code)
+}
+
+/// A pidfd (pidfd_open(2)): a handle on one process that never names another,
+/// even after the process is reaped and its pid reused; a signal sent through
+/// it then fails with `ESRCH` instead of reaching a stranger. The binary calls
+/// rustix itself: it is a user of the library's public API, which has no
+/// business offering pidfds.
+struct PidFd(std::os::fd::OwnedFd);
+
+impl PidFd {
+    /// `pidfd_open(pid, 0)` on `child`; `None` where the kernel has no
+    /// pidfds (before Linux 5.3) or the child is gone.
+    fn open(child: &std::process::Child) -> Option<PidFd> {
+        let pid = rustix::process::Pid::from_child(child);
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            .ok()
+            .map(PidFd)
+    }
+
+    /// `pidfd_send_signal(fd, sig, NULL, 0)` (pidfd_send_signal(2)) with the
+    /// raw signal number `sig`; whether it was sent.
+    fn signal(&self, sig: i32) -> bool {
+        rustix::process::Signal::from_named_raw(sig)
+            .is_some_and(|sig| rustix::process::pidfd_send_signal(&self.0, sig).is_ok())
+    }
 }
 
 /// Why `--rm`'s command did not run to its end.

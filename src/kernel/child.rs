@@ -31,7 +31,10 @@ use rustix::thread::LinkNameSpaceType;
 /// made by `fork`. It is `O_CLOEXEC`, so the program does not inherit it.
 ///
 /// # References
-/// setns(2), prctl(2) (`PR_SET_PDEATHSIG`), getppid(2), setpgid(2).
+/// - [setns(2)](https://man7.org/linux/man-pages/man2/setns.2.html)
+/// - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html) (`PR_SET_PDEATHSIG`)
+/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
+/// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
 #[doc(alias = "setns")]
 #[doc(alias = "PR_SET_PDEATHSIG")]
 pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>, parent: u32) {
@@ -66,6 +69,10 @@ pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>
 /// thread into the *main thread's* network namespace (`/proc/self` on
 /// purpose: it names the thread-group leader, proc(5)). `EPERM` in rootless
 /// mode, where that namespace belongs to the host's user namespace.
+///
+/// # References
+/// - [setns(2)](https://man7.org/linux/man-pages/man2/setns.2.html)
+/// - [proc(5)](https://man7.org/linux/man-pages/man5/proc.5.html)
 pub(crate) fn enter_main_threads_netns() -> crate::Result<()> {
     let path = std::path::Path::new("/proc/self/ns/net");
     let fd = super::open_ns_file(path)?;
@@ -82,7 +89,10 @@ fn errno_to_io(e: Errno) -> io::Error {
 }
 
 /// `kill(-pgid, sig)`: signals every process of the group `pgid`. `Ok(false)`
-/// if the group is empty (`ESRCH`). kill(2).
+/// if the group is empty (`ESRCH`).
+///
+/// # References
+/// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
 #[doc(alias = "killpg")]
 pub(crate) fn signal_group(pgid: u32, sig: GroupSignal) -> io::Result<bool> {
     let Some(pid) = Pid::from_raw(pgid as i32) else {

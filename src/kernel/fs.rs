@@ -12,6 +12,9 @@ use rustix::io::Errno;
 use crate::error::{Error, Result};
 
 /// `stat(path)`: device and inode, or `None` when the path does not exist.
+///
+/// # References
+/// - [stat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
     match rustix::fs::stat(path) {
         Ok(st) => Ok(Some((st.st_dev, st.st_ino))),
@@ -21,6 +24,9 @@ pub(crate) fn stat_id(path: &Path) -> Result<Option<(u64, u64)>> {
 }
 
 /// `mkdir(path, 0755)`, creating missing parents; an existing directory is fine.
+///
+/// # References
+/// - [mkdir(2)](https://man7.org/linux/man-pages/man2/mkdir.2.html)
 pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty()
@@ -38,6 +44,9 @@ pub(crate) fn mkdir_0755(path: &Path) -> Result<()> {
 /// `open(path, O_RDONLY|O_DIRECTORY|O_CLOEXEC)` then `flock(LOCK_EX)`: the
 /// lock iproute2 takes on the run directory around its mount setup. It is
 /// released when the returned fd is dropped.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
     let fd = rustix::fs::open(
         path,
@@ -45,14 +54,16 @@ pub(crate) fn lock_dir(path: &Path) -> Result<OwnedFd> {
         Mode::empty(),
     )
     .map_err(|e| Error::sys("open", path.to_path_buf(), e))?;
-    rustix::fs::flock(&fd, FlockOperation::LockExclusive)
-        .map_err(|e| Error::sys("flock(LOCK_EX)", path.to_path_buf(), e))?;
+    flock(&fd, FlockOperation::LockExclusive, path)?;
     Ok(fd)
 }
 
 /// `open(path, O_RDONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0)`: the placeholder the
 /// namespace is bind-mounted onto. `O_EXCL` makes a taken name an error
 /// instead of a second, stacked mount (ip/ipnetns.c, `netns_add`).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
     match rustix::fs::open(
         path,
@@ -68,12 +79,18 @@ pub(crate) fn create_placeholder(path: &Path) -> Result<()> {
 }
 
 /// `unlink(path)`.
+///
+/// # References
+/// - [unlink(2)](https://man7.org/linux/man-pages/man2/unlink.2.html)
 pub(crate) fn unlink(path: &Path) -> Result<()> {
     rustix::fs::unlink(path).map_err(|e| Error::sys("unlink", path.to_path_buf(), e))
 }
 
 /// `opendir(path)` and `readdir` until the end: the names of the entries,
 /// without `.` and `..`, unsorted. A missing directory has no entries.
+///
+/// # References
+/// - [opendir(3)](https://man7.org/linux/man-pages/man3/opendir.3.html)
 pub(crate) fn dir_entries(path: &Path) -> Result<Vec<std::ffi::OsString>> {
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
@@ -89,25 +106,20 @@ pub(crate) fn dir_entries(path: &Path) -> Result<Vec<std::ffi::OsString>> {
         .collect()
 }
 
-/// `flock(fd, LOCK_EX)` or `flock(fd, LOCK_SH)` (flock(2)): blocks until the
-/// lock is granted; it is released when the file is closed.
-pub(crate) fn flock(file: &impl AsFd, exclusive: bool, path: &Path) -> Result<()> {
-    let (op, name) = if exclusive {
-        (FlockOperation::LockExclusive, "flock(LOCK_EX)")
-    } else {
-        (FlockOperation::LockShared, "flock(LOCK_SH)")
-    };
-    rustix::fs::flock(file, op).map_err(|e| Error::sys(name, path.to_path_buf(), e))
-}
-
 /// `open(path, O_RDONLY)` and `read` to the end of a small `/proc` file, or
 /// `None` if it cannot be read (missing on this kernel, or not permitted).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn read_proc(path: &str) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
 
 /// `lstat(path)` (no symlink followed): the file's type, or `None` when
 /// nothing is there. A mount point reports the mounted file's type.
+///
+/// # References
+/// - [lstat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub(crate) fn lstat_type(path: &Path) -> Result<Option<rustix::fs::FileType>> {
     match rustix::fs::lstat(path) {
         Ok(st) => Ok(Some(rustix::fs::FileType::from_raw_mode(st.st_mode))),
@@ -116,25 +128,26 @@ pub(crate) fn lstat_type(path: &Path) -> Result<Option<rustix::fs::FileType>> {
     }
 }
 
-/// `flock(fd, LOCK_EX)`, or with `wait: false` `flock(fd, LOCK_EX|LOCK_NB)`:
-/// `Ok(false)` if another open file description holds a lock on the file.
-pub(crate) fn flock_exclusive(
-    fd: std::os::fd::BorrowedFd<'_>,
-    path: &Path,
-    wait: bool,
-) -> Result<bool> {
-    let (op, name) = if wait {
-        (FlockOperation::LockExclusive, "flock(LOCK_EX)")
-    } else {
-        (
-            FlockOperation::NonBlockingLockExclusive,
-            "flock(LOCK_EX|LOCK_NB)",
-        )
-    };
+/// `flock(fd, op)`—applies or removes an advisory lock on the open file
+/// description of `fd`; `path` is the file's, for errors. A blocking `op`
+/// waits until the lock is granted; a non-blocking one
+/// (`NonBlockingLock*`, `LOCK_NB`) returns `Ok(false)` at once if another
+/// open file description holds a conflicting lock (`EWOULDBLOCK`). The lock
+/// goes with the open file description: it is released when the last fd of
+/// it is closed, and two opens of one file conflict even in one process.
+///
+/// # Errors
+/// [`Error::Sys`] naming `flock(LOCK_EX)` (or the operation) and `path`:
+/// `EINTR`, `ENOLCK`, `EBADF`.
+///
+/// # References
+/// - [flock(2)](https://man7.org/linux/man-pages/man2/flock.2.html)
+#[doc(alias = "LOCK_EX")]
+pub(crate) fn flock(fd: impl AsFd, op: FlockOperation, path: &Path) -> Result<bool> {
     match rustix::fs::flock(fd, op) {
         Ok(()) => Ok(true),
-        Err(Errno::WOULDBLOCK) if !wait => Ok(false),
-        Err(e) => Err(Error::sys(name, path.to_path_buf(), e)),
+        Err(Errno::WOULDBLOCK) if is_non_blocking(op) => Ok(false),
+        Err(e) => Err(Error::sys(flock_name(op), path.to_path_buf(), e)),
     }
 }
 
@@ -271,4 +284,41 @@ pub(crate) fn random_u64() -> Result<u64> {
                 .map_err(|e| Error::sys("getrandom", None, e))?;
     }
     Ok(u64::from_ne_bytes(buf))
+}
+
+fn is_non_blocking(op: FlockOperation) -> bool {
+    matches!(
+        op,
+        FlockOperation::NonBlockingLockShared
+            | FlockOperation::NonBlockingLockExclusive
+            | FlockOperation::NonBlockingUnlock
+    )
+}
+
+/// The C spelling of `op`, for errors.
+fn flock_name(op: FlockOperation) -> &'static str {
+    match op {
+        FlockOperation::LockShared => "flock(LOCK_SH)",
+        FlockOperation::LockExclusive => "flock(LOCK_EX)",
+        FlockOperation::Unlock => "flock(LOCK_UN)",
+        FlockOperation::NonBlockingLockShared => "flock(LOCK_SH|LOCK_NB)",
+        FlockOperation::NonBlockingLockExclusive => "flock(LOCK_EX|LOCK_NB)",
+        FlockOperation::NonBlockingUnlock => "flock(LOCK_UN|LOCK_NB)",
+    }
+}
+
+/// `fstat(fd)`—the device and inode of the file `fd` is open on: what
+/// identifies a file across opens (a lock file still the one at its path),
+/// or a namespace on nsfs (the inode `ls -i /proc/thread-self/ns/net` and
+/// `lsns` print).
+///
+/// # Errors
+/// [`Error::Sys`] naming `fstat` (`EBADF`, `EIO`).
+///
+/// # References
+/// - [fstat(2)](https://man7.org/linux/man-pages/man2/fstat.2.html)
+#[doc(alias = "fstat")]
+pub(crate) fn fstat_id(fd: impl AsFd) -> Result<(u64, u64)> {
+    let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", None, e))?;
+    Ok((st.st_dev, st.st_ino))
 }

@@ -1,7 +1,7 @@
 //! The kernel layer: the only code that calls the kernel (through rustix and,
 //! for `atexit(3)`, libc). Each function is one kernel step, named after the
 //! call it makes, and maps the errno to an [`Error`](crate::Error) that says
-//! what was done to which path (ARCHITECTURE.md, "Layers").
+//! what was done to which path (ARCHITECTURE.md 1).
 //!
 //! Paths into `/proc` go through [`thread_self`]: a network namespace belongs
 //! to a thread, and `/proc/self` names the main thread's (proc(5)).
@@ -29,7 +29,6 @@ pub(crate) use fs::*;
 pub(crate) use mount::*;
 pub(crate) use ns::*;
 pub(crate) use proc_stat::*;
-pub use process::PidFd;
 pub(crate) use process::*;
 pub(crate) use sysctl::*;
 

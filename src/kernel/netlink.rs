@@ -290,7 +290,10 @@ fn ext_ack_message(flags: u16, rest: &[u8], echoed: bool) -> String {
 
 /// Brings `lo` up in the calling thread's network namespace, so 127.0.0.1 and
 /// ::1 connect (a new namespace's `lo` is DOWN: connect fails with
-/// `ENETUNREACH`). network_namespaces(7).
+/// `ENETUNREACH`).
+///
+/// # References
+/// - [network_namespaces(7)](https://man7.org/linux/man-pages/man7/network_namespaces.7.html)
 pub(crate) fn loopback_up() -> Result<()> {
     RouteSocket::open()?.set_link_up(LOOPBACK_IFINDEX, "lo")
 }

@@ -10,7 +10,11 @@ use rustix::thread::{LinkNameSpaceType, UnshareFlags};
 use crate::error::{Error, Result};
 
 /// `unshare(CLONE_NEWNET)`: moves the calling thread (only) into a new network
-/// namespace whose only link is `lo`, DOWN. unshare(2), network_namespaces(7).
+/// namespace whose only link is `lo`, DOWN.
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
+/// - [network_namespaces(7)](https://man7.org/linux/man-pages/man7/network_namespaces.7.html)
 pub(crate) fn unshare_netns() -> Result<()> {
     // SAFETY: CLONE_NEWNET does not unshare the fd table (CLONE_FILES), the
     // one flag that can break other threads' view of file descriptors.
@@ -20,6 +24,9 @@ pub(crate) fn unshare_netns() -> Result<()> {
 
 /// `unshare(CLONE_NEWNS)`: gives the calling thread a private copy of the
 /// mount table (it also unshares the thread's fs info, CLONE_FS).
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
 pub(crate) fn unshare_mountns() -> Result<()> {
     // SAFETY: CLONE_NEWNS implies CLONE_FS, not CLONE_FILES; see above.
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
@@ -27,13 +34,19 @@ pub(crate) fn unshare_mountns() -> Result<()> {
 }
 
 /// `setns(fd, CLONE_NEWNET)`: moves the calling thread into the network
-/// namespace `fd` refers to. setns(2).
+/// namespace `fd` refers to.
+///
+/// # References
+/// - [setns(2)](https://man7.org/linux/man-pages/man2/setns.2.html)
 pub(crate) fn setns_net(fd: BorrowedFd<'_>, path: Option<&Path>) -> Result<()> {
     rustix::thread::move_into_link_name_space(fd, Some(LinkNameSpaceType::Network))
         .map_err(|e| Error::sys("setns(CLONE_NEWNET)", path.map(Path::to_path_buf), e))
 }
 
 /// `open(path, O_RDONLY|O_CLOEXEC)` of a namespace file.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn open_ns_file(path: &Path) -> Result<OwnedFd> {
     rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Error::sys("open", path.to_path_buf(), e))
@@ -108,15 +121,11 @@ pub(crate) fn check_netns_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
     })
 }
 
-/// `fstat(fd)`: the nsfs device and inode that identify a namespace
-/// (the inode is what `ls -i /proc/thread-self/ns/net` and `lsns` print).
-pub(crate) fn ns_id(fd: BorrowedFd<'_>) -> Result<(u64, u64)> {
-    let st = rustix::fs::fstat(fd).map_err(|e| Error::sys("fstat", None, e))?;
-    Ok((st.st_dev, st.st_ino))
-}
-
 /// `statfs(path)`: whether an nsfs file is mounted at `path` (a namespace
 /// bind mount, not a bare placeholder).
+///
+/// # References
+/// - [statfs(2)](https://man7.org/linux/man-pages/man2/statfs.2.html)
 pub(crate) fn is_nsfs_mount(path: &Path) -> Result<bool> {
     let fs = rustix::fs::statfs(path).map_err(|e| Error::sys("statfs", path.to_path_buf(), e))?;
     Ok(fs.f_type as u64 == NSFS_MAGIC)

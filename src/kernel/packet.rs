@@ -41,6 +41,10 @@ fn ifindex(name: &str) -> Result<i32> {
 ///
 /// On `lo` each packet is both outgoing and incoming: capturing incoming
 /// copies only shows each once.
+///
+/// # References
+/// - [socket(2)](https://man7.org/linux/man-pages/man2/socket.2.html)
+/// - [packet(7)](https://man7.org/linux/man-pages/man7/packet.7.html)
 pub(crate) fn packet_socket(link: &str, outgoing: bool) -> Result<OwnedFd> {
     let index = ifindex(link)?;
     let proto = (libc::ETH_P_ALL as u16).to_be();
@@ -116,6 +120,9 @@ pub(crate) struct Frame {
 /// `recvfrom(fd, buf, MSG_TRUNC)`: one frame, or `None` when none is
 /// waiting (`EAGAIN`, or the `ENETDOWN` a link going down leaves). `len` is the frame's full length, which may exceed
 /// `buf` (then `buf` holds its start).
+///
+/// # References
+/// - [recvfrom(2)](https://man7.org/linux/man-pages/man2/recvfrom.2.html)
 pub(crate) fn recv_frame(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<Option<Frame>> {
     // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
     let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -165,6 +172,9 @@ pub(crate) fn send_frame(fd: BorrowedFd<'_>, frame: &[u8]) -> Result<()> {
 /// most `timeout` (forever if `None`). `ppoll` rather than `poll`: its
 /// timeout is in nanoseconds, so a frame delayed by 20 ms leaves after 20 ms,
 /// not after the next whole millisecond.
+///
+/// # References
+/// - [ppoll(2)](https://man7.org/linux/man-pages/man2/ppoll.2.html)
 pub(crate) fn poll_readable(
     fds: &[BorrowedFd<'_>],
     timeout: Option<Duration>,
@@ -206,6 +216,9 @@ pub(crate) fn poll_readable(
 
 /// `eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)`: what a forwarding or capture
 /// thread polls besides its sockets, to learn that it must stop.
+///
+/// # References
+/// - [eventfd(2)](https://man7.org/linux/man-pages/man2/eventfd.2.html)
 pub(crate) fn eventfd() -> Result<OwnedFd> {
     // SAFETY: plain eventfd(2) call; the fd is owned at once.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
@@ -306,6 +319,9 @@ pub(crate) fn realtime_now() -> Duration {
 #[cfg(feature = "capture")]
 /// `if_nameindex()`: the indexes and names of the links of the calling
 /// thread's namespace, in index order.
+///
+/// # References
+/// - [if_nameindex(3)](https://man7.org/linux/man-pages/man3/if_nameindex.3.html)
 pub(crate) fn links() -> Result<Vec<(u32, String)>> {
     // SAFETY: if_nameindex returns an array ended by a zero entry, or NULL.
     let list = unsafe { libc::if_nameindex() };

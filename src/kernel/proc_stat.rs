@@ -34,6 +34,9 @@ impl ProcStat {
 /// # Errors
 /// [`Error::Sys`] naming `read` and the path for another failure (`EACCES`
 /// under `hidepid=`), and `EINVAL` for content that does not parse.
+///
+/// # References
+/// - [proc(5)](https://man7.org/linux/man-pages/man5/proc.5.html)
 pub(crate) fn proc_stat(pid: u32) -> Result<Option<ProcStat>> {
     let path = std::path::PathBuf::from(format!("/proc/{pid}/stat"));
     let text = match std::fs::read(&path) {

@@ -5,6 +5,9 @@ use rustix::io::Errno;
 
 /// `capget(2)`: whether `CAP_SYS_ADMIN` is in the calling thread's effective
 /// set, or `None` if the call fails.
+///
+/// # References
+/// - [capget(2)](https://man7.org/linux/man-pages/man2/capget.2.html)
 pub(crate) fn has_cap_sys_admin() -> Option<bool> {
     let caps = rustix::thread::capabilities(None).ok()?;
     Some(
@@ -14,6 +17,9 @@ pub(crate) fn has_cap_sys_admin() -> Option<bool> {
 }
 
 /// `geteuid()` and `getegid()`, as raw ids.
+///
+/// # References
+/// - [geteuid(2)](https://man7.org/linux/man-pages/man2/getuid.2.html)
 pub(crate) fn effective_ids() -> (u32, u32) {
     (
         rustix::process::geteuid().as_raw(),
@@ -25,6 +31,9 @@ pub(crate) fn effective_ids() -> (u32, u32) {
 /// text a record or a name carries, is gone (`ESRCH`). Anything that is not a
 /// valid pid, or any other answer (`EPERM`: it exists but is another user's),
 /// counts as alive, so nothing of a live process is ever taken for a leftover.
+///
+/// # References
+/// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
 pub(crate) fn pid_is_gone(pid: &str) -> bool {
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return false;
@@ -40,6 +49,9 @@ pub(crate) fn pid_is_gone(pid: &str) -> bool {
 }
 
 /// `geteuid()`: whether the process runs as uid 0 in its user namespace.
+///
+/// # References
+/// - [geteuid(2)](https://man7.org/linux/man-pages/man2/getuid.2.html)
 pub(crate) fn effective_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
@@ -47,41 +59,20 @@ pub(crate) fn effective_uid() -> u32 {
 /// `atexit(f)` (atexit(3)); rustix has no wrapper. `f` runs at `exit`, in the
 /// thread that calls it, after `main` returns; never after `_exit` or a
 /// signal.
+///
+/// # References
+/// - [atexit(3)](https://man7.org/linux/man-pages/man3/atexit.3.html)
 pub(crate) fn at_exit(f: extern "C" fn()) {
     // SAFETY: registers a plain `extern "C" fn()`, as atexit(3) requires; what
     // `f` may touch at exit is its own caller's concern.
     unsafe { libc::atexit(f) };
 }
 
-/// A pidfd (pidfd_open(2)): a handle on one process that never names another,
-/// even after the process is reaped and its pid reused; a signal sent through
-/// it then fails with `ESRCH` instead of reaching a stranger. For the `setns`
-/// CLI, which passes SIGTERM and SIGHUP on to its command. Not a public API:
-/// no stability promise.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct PidFd(std::os::fd::OwnedFd);
-
-impl PidFd {
-    /// `pidfd_open(pid, 0)` on `child`; `None` where the kernel has no
-    /// pidfds (before Linux 5.3) or the child is gone.
-    pub fn open(child: &std::process::Child) -> Option<PidFd> {
-        let pid = rustix::process::Pid::from_child(child);
-        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-            .ok()
-            .map(PidFd)
-    }
-
-    /// `pidfd_send_signal(fd, sig, NULL, 0)` (pidfd_send_signal(2)) with the
-    /// raw signal number `sig`; whether it was sent.
-    pub fn signal(&self, sig: i32) -> bool {
-        rustix::process::Signal::from_named_raw(sig)
-            .is_some_and(|sig| rustix::process::pidfd_send_signal(&self.0, sig).is_ok())
-    }
-}
-
 /// `kill(getpid(), SIGKILL)`: dies at once, as under `kill -9`: no unwinding,
 /// no `atexit` handler, no core file. For the crash points of tests only.
+///
+/// # References
+/// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
 #[cfg(feature = "__crash-points")]
 pub(crate) fn kill_self() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
@@ -92,6 +83,9 @@ pub(crate) fn kill_self() -> ! {
 /// mapped through `/proc/self/uid_map` (user_namespaces(7)). In a rootless
 /// test, uid 0 inside is the real user outside; as root, the map is the
 /// identity. The uid itself where the map cannot be read.
+///
+/// # References
+/// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
 pub(crate) fn initial_uid() -> u32 {
     let uid = effective_ids().0;
     let Ok(map) = std::fs::read_to_string("/proc/self/uid_map") else {

@@ -15,7 +15,11 @@ use rustix::thread::UnshareFlags;
 /// `unshare(CLONE_NEWUSER|CLONE_NEWNS)`: the process (it must be
 /// single-threaded, or this fails with `EINVAL`) moves into a new user
 /// namespace, with full capabilities there, and a new mount namespace owned
-/// by it. unshare(2), user_namespaces(7).
+/// by it.
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
+/// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
 pub(crate) fn unshare_user_and_mount_ns() -> std::result::Result<(), Errno> {
     // SAFETY: neither flag unshares the fd table (CLONE_FILES); and the
     // process has a single thread, or the kernel refuses.
@@ -24,6 +28,10 @@ pub(crate) fn unshare_user_and_mount_ns() -> std::result::Result<(), Errno> {
 
 /// `open(path, O_WRONLY|O_CLOEXEC)` and a single `write(data)`: a
 /// `/proc/PID/uid_map` must be written in one `write` (user_namespaces(7)).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+/// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
 pub(crate) fn write_once(path: &CStr, data: &[u8]) -> std::result::Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
     let n = rustix::io::write(&fd, data)?;
@@ -36,6 +44,9 @@ pub(crate) fn write_once(path: &CStr, data: &[u8]) -> std::result::Result<(), Er
 
 /// `open(path, O_RDONLY|O_CLOEXEC)` and `read` into `buf` until it is full or
 /// the file ends; the number of bytes read.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn read_small(path: &CStr, buf: &mut [u8]) -> std::result::Result<usize, Errno> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut len = 0;
@@ -52,6 +63,9 @@ pub(crate) fn read_small(path: &CStr, buf: &mut [u8]) -> std::result::Result<usi
 
 /// `open(path, O_RDONLY|O_CLOEXEC)` and `read` to the end, `buf` at a time,
 /// handing each chunk to `f`.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn read_chunks(
     path: &CStr,
     buf: &mut [u8],
@@ -69,6 +83,9 @@ pub(crate) fn read_chunks(
 }
 
 /// `mount("", path, NULL, MS_PRIVATE|MS_REC, NULL)`.
+///
+/// # References
+/// - [mount(2)](https://man7.org/linux/man-pages/man2/mount.2.html)
 pub(crate) fn make_private_rec_raw(path: &CStr) -> std::result::Result<(), Errno> {
     rustix::mount::mount_change(
         path,
@@ -78,6 +95,9 @@ pub(crate) fn make_private_rec_raw(path: &CStr) -> std::result::Result<(), Errno
 
 /// `stat(a)` and `stat(b)`: whether both are the same directory (device and
 /// inode), `None` if either is missing.
+///
+/// # References
+/// - [stat(2)](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub(crate) fn same_dir(a: &CStr, b: &CStr) -> Option<bool> {
     let a = rustix::fs::stat(a).ok()?;
     let b = rustix::fs::stat(b).ok()?;
@@ -85,6 +105,9 @@ pub(crate) fn same_dir(a: &CStr, b: &CStr) -> Option<bool> {
 }
 
 /// `open(path, O_RDONLY|O_DIRECTORY|O_CLOEXEC)`.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn open_dir_raw(path: &CStr) -> std::result::Result<OwnedFd, Errno> {
     rustix::fs::open(
         path,
@@ -94,6 +117,9 @@ pub(crate) fn open_dir_raw(path: &CStr) -> std::result::Result<OwnedFd, Errno> {
 }
 
 /// `mount("tmpfs", target, "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")`.
+///
+/// # References
+/// - [mount(2)](https://man7.org/linux/man-pages/man2/mount.2.html)
 pub(crate) fn mount_tmpfs_raw(target: &CStr) -> std::result::Result<(), Errno> {
     rustix::mount::mount(
         c"tmpfs",
@@ -165,6 +191,9 @@ pub(crate) fn symlinkat_raw(
 }
 
 /// `mount(src, dst, NULL, MS_BIND|MS_REC, NULL)`.
+///
+/// # References
+/// - [mount(2)](https://man7.org/linux/man-pages/man2/mount.2.html)
 pub(crate) fn bind_mount_rec_raw(src: &CStr, dst: &CStr) -> std::result::Result<(), Errno> {
     rustix::mount::mount_bind_recursive(src, dst)
 }

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 
 /// `open(path, O_RDONLY)` and `read` to the end: the value, without the
 /// trailing newline.
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn read_sysctl(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io("open", path, &e))?;
     let mut value = String::new();
@@ -22,6 +25,9 @@ pub(crate) fn read_sysctl(path: &Path) -> Result<String> {
 
 /// `open(path, O_WRONLY)` and one `write(value)`: a `/proc/sys` integer file
 /// ignores writes past offset 0 (`kernel.sysctl_writes_strict`).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn write_sysctl(path: &Path, value: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)

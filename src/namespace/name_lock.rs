@@ -3,14 +3,14 @@
 //! uses NAME, so that no two of them act on one name at once, and no sweep
 //! removes what a live process is working on (ARCHITECTURE.md 3.4).
 
-use std::fs::File;
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread::ThreadId;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::kernel;
+use rustix::fs::FlockOperation;
+
+use crate::error::Result;
+use crate::namespace::lock_file::LockFile;
 use crate::namespace::owner::locks_dir;
 use crate::namespace::rundir::RunDir;
 
@@ -31,14 +31,14 @@ static RELEASED: parking_lot::Condvar = parking_lot::Condvar::new();
 pub(crate) struct NameLock {
     path: PathBuf,
     /// The locked file: set for the outermost hold of this thread.
-    file: Option<File>,
+    file: Option<LockFile>,
 }
 
 impl NameLock {
     /// Blocks until no other thread or process holds NAME.
     ///
     /// # Errors
-    /// [`Error::Sys`] naming `mkdir`, `open`, `flock` or `stat` and the path.
+    /// [`Error::Sys`](crate::Error::Sys) naming `mkdir`, `open`, `flock` or `stat` and the path.
     pub(crate) fn acquire(dir: &RunDir, name: &str) -> Result<NameLock> {
         Ok(Self::acquire_until(dir, name, None)?.expect("no deadline"))
     }
@@ -76,58 +76,15 @@ impl NameLock {
         }
         // Outermost hold of this thread: the cross-process lock.
         let mut lock = NameLock { path, file: None };
-        lock.file = lock_file(&lock.path, deadline)?;
+        lock.file = LockFile::lock(&lock.path, FlockOperation::LockExclusive, deadline)?;
         Ok(lock.file.is_some().then_some(lock))
-    }
-}
-
-/// Opens (creating) and `flock`s `path`, until the locked file is the one
-/// at `path` (the holder before removes it on release).
-fn lock_file(path: &Path, deadline: Option<Instant>) -> Result<Option<File>> {
-    let open = || {
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-    };
-    loop {
-        // The directory is made on first use only: a `mkdir` per lock would
-        // cost more than the lock.
-        let file = match open() {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                kernel::mkdir_0755(path.parent().unwrap_or(path))?;
-                open()
-            }
-            other => other,
-        }
-        .map_err(|e| Error::io("open", path, &e))?;
-        let locked = match deadline {
-            None => kernel::flock_exclusive(file.as_fd(), path, true)?,
-            Some(deadline) => loop {
-                if kernel::flock_exclusive(file.as_fd(), path, false)? {
-                    break true;
-                }
-                if Instant::now() >= deadline {
-                    break false;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            },
-        };
-        if !locked {
-            return Ok(None);
-        }
-        if kernel::stat_id(path)? == Some(kernel::ns_id(file.as_fd())?) {
-            return Ok(Some(file));
-        }
     }
 }
 
 impl Drop for NameLock {
     fn drop(&mut self) {
         if let Some(file) = self.file.take() {
-            let _ = std::fs::remove_file(&self.path);
-            drop(file);
+            file.remove();
         }
         let mut held = HELD.lock();
         if let Some(i) = held.iter().position(|(p, _, _)| *p == self.path) {
@@ -143,6 +100,7 @@ impl Drop for NameLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_name_lock_is_reentrant_for_its_thread_and_exclusive_for_others() {

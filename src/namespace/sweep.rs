@@ -2,14 +2,13 @@
 //! (`RunDir::sweep`, `setns --sweep`, and before every named
 //! `Topology::build`).
 
-use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::kernel;
 use crate::namespace::leftover::{Leftover, LeftoverKind, Outcome};
+use crate::namespace::lock_file::LockFile;
 use crate::namespace::name_lock::NameLock;
 use crate::namespace::owner::{self, Entry, Owner, Record};
 use crate::namespace::rundir::{validate_name, RunDir};
@@ -276,23 +275,10 @@ fn sweep_partial_record(path: &Path, dry_run: bool, found: &mut Vec<Leftover>) {
 /// A lock file no process holds: locked without waiting, checked to be
 /// still the file at `path`, then removed while locked.
 fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut Vec<Leftover>) {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-        Err(e) => {
-            found.push(Leftover {
-                path: path.to_path_buf(),
-                kind,
-                pid: None,
-                outcome: Outcome::Left(Error::io("open", path, &e).to_string()),
-            });
-            return;
-        }
-    };
-    match kernel::flock_exclusive(file.as_fd(), path, false) {
-        Ok(true) => {}
-        // Held: in use.
-        Ok(false) => return,
+    let lock = match LockFile::try_existing(path) {
+        Ok(Some(lock)) => lock,
+        // Gone, or held: in use.
+        Ok(None) => return,
         Err(e) => {
             found.push(Leftover {
                 path: path.to_path_buf(),
@@ -302,12 +288,9 @@ fn sweep_lock_file(path: &Path, kind: LeftoverKind, dry_run: bool, found: &mut V
             });
             return;
         }
-    }
-    match (kernel::stat_id(path), kernel::ns_id(file.as_fd())) {
-        (Ok(Some(now)), Ok(locked)) if now == locked => {}
-        _ => return,
-    }
-    let Some(outcome) = remove_file(path, dry_run) else {
+    };
+    // Removed while still locked.
+    let Some(outcome) = remove_file(lock.path(), dry_run) else {
         return;
     };
     found.push(Leftover {

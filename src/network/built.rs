@@ -1,80 +1,86 @@
-//! The networks a test built, while they live: a failing test's state dump
-//! shows their hosts (`testing/failure.rs`), not only the test's own
-//! namespace (where the body often does nothing but hold the network).
-//!
-//! [`Topology::build`](crate::Topology::build) registers each network with
-//! the test the building thread works for (its context,
-//! `src/context/`), as duplicated handles of its hosts' namespaces; the
-//! [`Network`](crate::Network) holds the registration and drops it first,
-//! so the duplicates never outlive the network.
+//! A built topology, [`Network`]: each host's namespace and addresses, by
+//! name ([`Topology::build`](crate::Topology::build) makes it).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use parking_lot::Mutex;
+use ipnet::IpNet;
 
-use crate::context::TestContext;
+use crate::network::carried::Carried;
 use crate::Netns;
 
-/// One network's hosts: (name, a duplicated handle of its namespace).
-type Hosts = Vec<(String, Netns)>;
-
-/// The live networks of one test, by registration number.
-#[derive(Default)]
-struct Built {
-    next: AtomicU64,
-    networks: Mutex<Vec<(u64, Hosts)>>,
+/// A built topology: each host's [`Netns`] and addresses, by name.
+///
+/// Dropping it removes everything: named hosts leave `/run/netns`, and the
+/// namespaces (with their links) go away once no thread runs in them.
+#[derive(Debug)]
+pub struct Network {
+    // First: the test's duplicated handles of the hosts (registered.rs)
+    // close before anything else goes.
+    pub(crate) registered: Option<crate::network::registered::Registration>,
+    // Then carried links stop (their threads are joined) before the hosts
+    // go away.
+    pub(crate) carried: Vec<Carried>,
+    pub(crate) hosts: Vec<(String, Netns)>,
+    pub(crate) addrs: Vec<(String, String, IpNet)>,
 }
 
-/// A network's place in its test's [`Built`]: removed when dropped.
-pub(crate) struct Registration {
-    ctx: Weak<TestContext>,
-    id: u64,
-}
-
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field("id", &self.id)
-            .finish()
+impl Network {
+    /// The namespace of `host`.
+    ///
+    /// # Panics
+    /// If the topology has no such host (the message lists those it has).
+    pub fn host(&self, host: &str) -> &Netns {
+        self.get(host).unwrap_or_else(|| {
+            let names: Vec<&str> = self.hosts().collect();
+            panic!("no host {host:?} in this network; it has {names:?}")
+        })
     }
-}
 
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let Some(built) = self.ctx.upgrade().and_then(|c| c.state_if::<Built>()) else {
-            return;
-        };
-        built.networks.lock().retain(|(id, _)| *id != self.id);
+    /// The namespace of `host`, if there is such a host.
+    pub fn get(&self, host: &str) -> Option<&Netns> {
+        self.hosts.iter().find(|(n, _)| n == host).map(|(_, ns)| ns)
     }
-}
 
-/// Registers a network of `hosts` with the calling thread's test, if it
-/// works for one.
-pub(crate) fn register(hosts: &[(String, Netns)]) -> Option<Registration> {
-    let ctx = crate::context::current()?;
-    let handles = hosts
-        .iter()
-        .filter_map(|(name, ns)| Some((name.clone(), ns.duplicate().ok()?)))
-        .collect();
-    let built = ctx.state::<Built>();
-    let id = built.next.fetch_add(1, Ordering::Relaxed);
-    built.networks.lock().push((id, handles));
-    Some(Registration {
-        ctx: Arc::downgrade(&ctx),
-        id,
-    })
-}
+    /// The host names, in the order they were declared (LAN hosts last).
+    pub fn hosts(&self) -> impl Iterator<Item = &str> {
+        self.hosts.iter().map(|(n, _)| n.as_str())
+    }
 
-/// Runs `f` with the hosts of every live network test `ctx` built, in the
-/// order they were built: `(host name, namespace)`.
-pub(crate) fn with_hosts<R>(ctx: &TestContext, f: impl FnOnce(&[(&str, &Netns)]) -> R) -> R {
-    let built = ctx.state_if::<Built>();
-    let networks = built.as_ref().map(|b| b.networks.lock());
-    let hosts: Vec<(&str, &Netns)> = networks
-        .iter()
-        .flat_map(|n| n.iter())
-        .flat_map(|(_, hosts)| hosts.iter().map(|(name, ns)| (name.as_str(), ns)))
-        .collect();
-    f(&hosts)
+    /// The addresses (with prefix length) given to `link` of `host`, in the
+    /// order they were added.
+    pub fn addrs(&self, host: &str, link: &str) -> Vec<IpNet> {
+        self.addrs
+            .iter()
+            .filter(|(h, l, _)| h == host && l == link)
+            .map(|(_, _, a)| *a)
+            .collect()
+    }
+
+    /// The first IPv4 address of `link` on `host`.
+    ///
+    /// # Panics
+    /// If it has none.
+    pub fn ipv4(&self, host: &str, link: &str) -> Ipv4Addr {
+        self.addrs(host, link)
+            .iter()
+            .find_map(|a| match a.addr() {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
+            .unwrap_or_else(|| panic!("{host}:{link} has no IPv4 address in this network"))
+    }
+
+    /// The first IPv6 address of `link` on `host`.
+    ///
+    /// # Panics
+    /// If it has none.
+    pub fn ipv6(&self, host: &str, link: &str) -> Ipv6Addr {
+        self.addrs(host, link)
+            .iter()
+            .find_map(|a| match a.addr() {
+                IpAddr::V6(v6) => Some(v6),
+                IpAddr::V4(_) => None,
+            })
+            .unwrap_or_else(|| panic!("{host}:{link} has no IPv6 address in this network"))
+    }
 }

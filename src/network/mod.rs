@@ -1,6 +1,6 @@
 //! The network layer: links, addresses, routes and sysctls of a namespace
 //! over rtnetlink and `/proc/sys/net`, and [`Topology`](crate::Topology)
-//! (ARCHITECTURE.md, "Layers").
+//! (ARCHITECTURE.md 1).
 
 pub(crate) mod addr;
 pub(crate) mod bridge;
@@ -8,6 +8,7 @@ pub(crate) mod built;
 pub(crate) mod carried;
 pub(crate) mod dump;
 pub(crate) mod link;
+pub(crate) mod registered;
 pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod step;

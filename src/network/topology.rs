@@ -1,16 +1,17 @@
 //! Declarative topologies: hosts joined by veth pairs and bridges.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
 use crate::namespace::rundir::{validate_name, RunDir};
-use crate::network::carried::{Carried, Start};
+use crate::network::carried::Start;
 use crate::network::link::validate_link_name;
 use crate::network::route::Route;
+// The built topology, where callers have always found it.
+pub use crate::network::built::Network;
 use crate::network::step::Step;
-use crate::Netns;
 
 /// A topology to build: hosts, links, LAN segments, addresses and routes.
 ///
@@ -147,7 +148,7 @@ impl Topology {
     ///
     /// They are removed when the [`Network`] drops, or at process exit for a
     /// network that never drops (a suite [`Fixture`](crate::Fixture)). Each
-    /// carries an owner record (see [`Netns::create`]). Before building,
+    /// carries an owner record (see [`Netns::create`](crate::Netns::create)). Before building,
     /// every entry `PREFIX-PID-*` whose record names a process that is gone
     /// (a killed test run) is removed, whichever hosts that run had, as
     /// [`RunDir::sweep`] would.
@@ -188,7 +189,7 @@ impl Topology {
             on_build(&net);
         }
         // A failing test's dump shows this network's hosts.
-        net.registered = crate::network::built::register(&net.hosts);
+        net.registered = crate::network::registered::register(&net.hosts);
         Ok(net)
     }
 
@@ -338,81 +339,4 @@ fn sweep_stale(dir: &RunDir, prefix: &str) {
             .is_some_and(|(pid, _)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
     };
     let _ = crate::namespace::sweep::sweep_matching(dir, false, ours);
-}
-
-/// A built topology: each host's [`Netns`] and addresses, by name.
-///
-/// Dropping it removes everything: named hosts leave `/run/netns`, and the
-/// namespaces (with their links) go away once no thread runs in them.
-#[derive(Debug)]
-pub struct Network {
-    // First: the test's duplicated handles of the hosts (built.rs) close
-    // before anything else goes.
-    pub(crate) registered: Option<crate::network::built::Registration>,
-    // Then carried links stop (their threads are joined) before the hosts
-    // go away.
-    pub(crate) carried: Vec<Carried>,
-    pub(crate) hosts: Vec<(String, Netns)>,
-    pub(crate) addrs: Vec<(String, String, IpNet)>,
-}
-
-impl Network {
-    /// The namespace of `host`.
-    ///
-    /// # Panics
-    /// If the topology has no such host (the message lists those it has).
-    pub fn host(&self, host: &str) -> &Netns {
-        self.get(host).unwrap_or_else(|| {
-            let names: Vec<&str> = self.hosts().collect();
-            panic!("no host {host:?} in this network; it has {names:?}")
-        })
-    }
-
-    /// The namespace of `host`, if there is such a host.
-    pub fn get(&self, host: &str) -> Option<&Netns> {
-        self.hosts.iter().find(|(n, _)| n == host).map(|(_, ns)| ns)
-    }
-
-    /// The host names, in the order they were declared (LAN hosts last).
-    pub fn hosts(&self) -> impl Iterator<Item = &str> {
-        self.hosts.iter().map(|(n, _)| n.as_str())
-    }
-
-    /// The addresses (with prefix length) given to `link` of `host`, in the
-    /// order they were added.
-    pub fn addrs(&self, host: &str, link: &str) -> Vec<IpNet> {
-        self.addrs
-            .iter()
-            .filter(|(h, l, _)| h == host && l == link)
-            .map(|(_, _, a)| *a)
-            .collect()
-    }
-
-    /// The first IPv4 address of `link` on `host`.
-    ///
-    /// # Panics
-    /// If it has none.
-    pub fn ipv4(&self, host: &str, link: &str) -> Ipv4Addr {
-        self.addrs(host, link)
-            .iter()
-            .find_map(|a| match a.addr() {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            })
-            .unwrap_or_else(|| panic!("{host}:{link} has no IPv4 address in this network"))
-    }
-
-    /// The first IPv6 address of `link` on `host`.
-    ///
-    /// # Panics
-    /// If it has none.
-    pub fn ipv6(&self, host: &str, link: &str) -> Ipv6Addr {
-        self.addrs(host, link)
-            .iter()
-            .find_map(|a| match a.addr() {
-                IpAddr::V6(v6) => Some(v6),
-                IpAddr::V4(_) => None,
-            })
-            .unwrap_or_else(|| panic!("{host}:{link} has no IPv6 address in this network"))
-    }
 }

@@ -204,7 +204,7 @@ fn dump_from_here(wanted: &Wanted, label: Option<String>, ctx: Option<&TestConte
         }
     };
     match ctx {
-        Some(ctx) => crate::network::built::with_hosts(ctx, |hosts| {
+        Some(ctx) => crate::network::registered::with_hosts(ctx, |hosts| {
             let mut all = others.clone();
             all.extend(hosts.iter().map(|(name, ns)| ((*name).to_owned(), *ns)));
             run(&all)

@@ -2,7 +2,6 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::fs::File;
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -11,8 +10,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rustix::fs::FlockOperation::{LockExclusive, LockShared};
 
 use crate::error::{Error, Result};
+use crate::namespace::lock_file::LockFile;
 use crate::network::topology::Network;
 use crate::Netns;
 
@@ -202,26 +203,10 @@ impl<T, E> Fixture<T, E> {
             });
         }
         let path = lock_path(self.name);
-        crate::kernel::mkdir_0755(&lock_dir())?;
-        let file = loop {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| Error::io("open", &path, &e))?;
-            crate::kernel::flock(&file, exclusive, &path)?;
-            // `RunDir::sweep` removes a lock file no process holds (locked,
-            // then unlinked): if it did after we opened it, this lock is on
-            // an orphan. Start again.
-            let locked = crate::kernel::ns_id(std::os::fd::AsFd::as_fd(&file))?;
-            if crate::kernel::stat_id(&path)? == Some(locked) {
-                break file;
-            }
-        };
+        let op = if exclusive { LockExclusive } else { LockShared };
+        let file = LockFile::lock(&path, op, None)?;
         Ok(FixtureGuard {
-            _file: Some(file),
+            _file: file,
             _local: local,
         })
     }
@@ -244,7 +229,7 @@ fn lock_dir() -> PathBuf {
 #[must_use = "the fixture is released when the guard drops"]
 pub struct FixtureGuard<'a> {
     // Dropped first: the flock (if taken), then the in-process lock.
-    _file: Option<File>,
+    _file: Option<LockFile>,
     _local: Local<'a>,
 }
 

@@ -1,5 +1,5 @@
 //! The test-integration layer: the runner that `#[netns_test]` expands to,
-//! suite fixtures, and the `main!()` harness (ARCHITECTURE.md, "Layers").
+//! suite fixtures, and the `main!()` harness (ARCHITECTURE.md 1).
 
 pub(crate) mod failure;
 pub(crate) mod fixture;

@@ -3,16 +3,19 @@
 //! To add an option: a row in [`KNOWN`], a field in [`Options`] and an arm in
 //! [`Options::set`]. Checks between options go in [`Options::check_together`];
 //! checks that need the function (an option that only fits an `async fn`) go
-//! in [`Options::runtime`].
+//! in [`Options::runtime`]. The options of a `#[tokio::test]` written after
+//! ours are adopted in a step of their own (`tokio.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Path, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Path, Token};
 
 use crate::errors::Errors;
 use crate::hint::did_you_mean;
+
+mod tokio;
 
 /// Each option, with the example that hints show for it.
 const KNOWN: &[(&str, &str)] = &[
@@ -127,86 +130,6 @@ impl Options {
             Some(path) => path.to_token_stream(),
             None => quote::quote!(::netns_test),
         }
-    }
-
-    /// `#[tokio::test]` or `#[tokio::test(flavor = .., worker_threads = ..)]`
-    /// written after `#[netns_test]`: its options become ours (the runtime is
-    /// built on the namespace thread either way). An option set differently
-    /// in both, or one of tokio's that has no counterpart here, is an error
-    /// at tokio's.
-    pub(crate) fn take_tokio_test(&mut self, attr: &Attribute, errors: &mut Errors) {
-        let metas = match &attr.meta {
-            Meta::Path(_) => return,
-            Meta::List(list) => {
-                list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
-            }
-            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
-                nv,
-                "expected `#[tokio::test]` or `#[tokio::test(flavor = \"multi_thread\")]`",
-            )),
-        };
-        if let Some(metas) = errors.check(metas) {
-            for meta in metas {
-                errors.check(self.take_tokio_option(meta));
-            }
-        }
-    }
-
-    fn take_tokio_option(&mut self, meta: Meta) -> syn::Result<()> {
-        let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
-            return Err(syn::Error::new_spanned(
-                meta.path(),
-                "expected a `#[tokio::test]` option: `flavor` or `worker_threads`",
-            ));
-        };
-        let nv = match meta {
-            Meta::NameValue(nv) if key == "flavor" || key == "worker_threads" => nv,
-            other if key == "flavor" || key == "worker_threads" => {
-                let msg = format!("option `{key}` needs a value, as in `#[tokio::test]`");
-                return Err(syn::Error::new_spanned(other, msg));
-            }
-            other => {
-                let hint = match key.as_str() {
-                    "crate" => "the runtime is netns-test's own (its `tokio` feature); remove it",
-                    "start_paused" => {
-                        "pause time in the body instead: `tokio::time::pause()`, with tokio's \
-                         `test-util` feature"
-                    }
-                    _ => "remove it",
-                };
-                let msg = format!(
-                    "`{key}` of `#[tokio::test]` is not supported after `#[netns_test]`, which \
-                     builds the runtime on the namespace thread from `flavor` and \
-                     `worker_threads` only: {hint}"
-                );
-                return Err(syn::Error::new_spanned(other, msg));
-            }
-        };
-        let conflict = |ours: &MetaNameValue| {
-            let msg = format!(
-                "`#[tokio::test]` sets `{}`, which conflicts with `{}` of `#[netns_test]`: \
-                 set it in one place",
-                nv.to_token_stream(),
-                ours.to_token_stream()
-            );
-            syn::Error::new_spanned(&nv, msg)
-        };
-        if key == "flavor" {
-            let multi = parse_flavor(&nv.value)?;
-            match &self.flavor {
-                Some((ours, ours_nv)) if *ours != multi => return Err(conflict(ours_nv)),
-                Some(_) => {}
-                None => self.flavor = Some((multi, nv)),
-            }
-        } else {
-            let n = parse_worker_threads(&nv.value)?;
-            match &self.worker_threads {
-                Some((ours, ours_nv)) if *ours != n => return Err(conflict(ours_nv)),
-                Some(_) => {}
-                None => self.worker_threads = Some((n, nv)),
-            }
-        }
-        Ok(())
     }
 
     /// Where the option `key` was written, if it was.
@@ -620,6 +543,57 @@ mod tests {
         );
     }
 
+    /// The macro checks `name = ".."` at compile time and the runtime's
+    /// `netns_test::validate_name` at run time; the two cannot share code (a
+    /// proc-macro crate cannot depend on the runtime), so they are held to
+    /// one table here, through the attribute's parser too.
+    #[test]
+    fn the_macro_and_the_runtime_agree_on_names() {
+        let long = "x".repeat(255);
+        let too_long = "x".repeat(256);
+        // Bytes, not characters: 'é' is two.
+        let long_utf8 = format!("{}x", "é".repeat(127));
+        let too_long_utf8 = "é".repeat(128);
+        let names: &[(&str, bool)] = &[
+            ("ns0", true),
+            ("a.b", true),
+            ("...", true),
+            (".hidden", true),
+            ("with space", true),
+            ("-", true),
+            ("tab\there", true),
+            ("new\nline", true),
+            ("é", true),
+            (&long, true),
+            (&long_utf8, true),
+            ("", false),
+            (".", false),
+            ("..", false),
+            ("/", false),
+            ("a/b", false),
+            ("../../etc/x", false),
+            ("ns0/", false),
+            ("\0", false),
+            ("a\0b", false),
+            (&too_long, false),
+            (&too_long_utf8, false),
+        ];
+        for &(name, valid) in names {
+            assert_eq!(validate_name(name).is_ok(), valid, "the macro on {name:?}");
+            assert_eq!(
+                netns_test::validate_name(name).is_ok(),
+                valid,
+                "the runtime on {name:?}"
+            );
+            let errors = errors_of(&format!("name = {name:?}"));
+            assert_eq!(
+                errors.is_empty(),
+                valid,
+                "#[netns_test(name = {name:?})]: {errors:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_flavor() {
         assert_eq!(
@@ -756,71 +730,6 @@ mod tests {
         assert!(errors[1].starts_with("`exclusive` asks for sole use of a fixture"));
         // A misspelt fixture is reported once, not again through `host`.
         assert_eq!(errors_of(r#"fixture = "LAB", host = "client""#).len(), 1);
-    }
-
-    fn tokio(attr: &str, args: &str) -> (Options, Vec<String>) {
-        let mut errors = Errors::default();
-        let mut options = Options::parse(args.parse().unwrap(), &mut errors);
-        let item = format!("{attr} async fn t() {{}}");
-        let func: syn::ItemFn = syn::parse_str(&item).unwrap();
-        options.take_tokio_test(&func.attrs[0], &mut errors);
-        let messages = match errors.finish() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        };
-        (options, messages)
-    }
-
-    #[test]
-    fn tokio_test_options_become_ours() {
-        let (options, errors) = tokio(
-            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 3)]"#,
-            "",
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(
-            options.runtime(true).unwrap(),
-            Some(Runtime::MultiThread {
-                worker_threads: Some(3)
-            })
-        );
-        let (options, errors) = tokio("#[tokio::test]", r#"flavor = "multi_thread""#);
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(
-            options.runtime(true).unwrap(),
-            Some(Runtime::MultiThread {
-                worker_threads: None
-            })
-        );
-        let (_, errors) = tokio(
-            r#"#[tokio::test(flavor = "multi_thread")]"#,
-            r#"flavor = "multi_thread""#,
-        );
-        assert!(errors.is_empty(), "agreeing options: {errors:?}");
-    }
-
-    #[test]
-    fn tokio_test_conflicts_and_unsupported_options() {
-        let (_, errors) = tokio(
-            r#"#[tokio::test(flavor = "current_thread")]"#,
-            r#"flavor = "multi_thread""#,
-        );
-        assert_eq!(errors.len(), 1);
-        assert!(
-            errors[0].contains("conflicts with `flavor = \"multi_thread\"`"),
-            "{errors:?}"
-        );
-        let (_, errors) = tokio(
-            r#"#[tokio::test(start_paused = true, unhandled_panic = "ignore")]"#,
-            "",
-        );
-        assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].starts_with("`start_paused` of `#[tokio::test]` is not supported"));
-        let (_, errors) = tokio(r#"#[tokio::test(flavor = "multi")]"#, "");
-        assert!(
-            errors[0].contains("did you mean `\"multi_thread\"`?"),
-            "{errors:?}"
-        );
     }
 
     #[test]

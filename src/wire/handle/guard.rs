@@ -1,0 +1,115 @@
+//! The guards of a wire link's changes: [`FaultGuard`] ([`Wire::set`],
+//! [`Wire::cut`]), [`CarrierGuard`] ([`Wire::down`]) and [`Partition`]
+//! ([`Network::partition`](crate::Network::partition)), each undoing its
+//! change when dropped.
+
+use std::fmt;
+
+use super::Wire;
+use crate::wire::faults::Faults;
+use crate::wire::link::WireLink;
+
+/// What a [`FaultGuard`] puts back.
+pub(super) enum Undo {
+    Faults(Vec<(usize, Faults, u64)>),
+    Cut,
+}
+
+/// Undoes a [`Wire::set`] or [`Wire::cut`] when dropped.
+#[must_use = "the change is undone when the guard drops"]
+pub struct FaultGuard<'n> {
+    pub(super) link: &'n WireLink,
+    pub(super) undo: Undo,
+}
+
+impl fmt::Debug for FaultGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lanes = self.link.shared.lanes.lock();
+        let names = &self.link.shared.names;
+        let mut d = f.debug_struct("FaultGuard");
+        for (i, lane) in lanes.iter().enumerate() {
+            d.field(
+                &format!("{} -> {}", names[i], names[1 - i]),
+                &format_args!(
+                    "{:?}, seed {}, cut {}",
+                    lane.faults,
+                    lane.seed,
+                    lane.cuts > 0
+                ),
+            );
+        }
+        d.finish()
+    }
+}
+
+impl Drop for FaultGuard<'_> {
+    fn drop(&mut self) {
+        let mut lanes = self.link.shared.lanes.lock();
+        match &mut self.undo {
+            Undo::Faults(before) => {
+                for (i, faults, seed) in before.drain(..) {
+                    lanes[i].set(faults, seed);
+                }
+            }
+            Undo::Cut => {
+                for lane in lanes.iter_mut() {
+                    lane.cuts = lane.cuts.saturating_sub(1);
+                }
+            }
+        }
+    }
+}
+
+/// Gives a wire link its carrier back when dropped ([`Wire::down`]), if
+/// it is the last such guard and [`Wire::up`] has not done so already.
+#[must_use = "the carrier comes back when the guard drops"]
+pub struct CarrierGuard<'n> {
+    pub(super) link: &'n WireLink,
+}
+
+impl fmt::Debug for CarrierGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CarrierGuard")
+            .field("link", &self.link.shared.names)
+            .field("downs", &*self.link.shared.downs.lock())
+            .finish()
+    }
+}
+
+impl Drop for CarrierGuard<'_> {
+    fn drop(&mut self) {
+        let mut downs = self.link.shared.downs.lock();
+        if *downs == 0 {
+            return; // `Wire::up` gave it back already
+        }
+        *downs -= 1;
+        if *downs == 0 {
+            let wire = Wire {
+                link: self.link,
+                end: 0,
+            };
+            if let Err(e) = wire.up_now() {
+                eprintln!("netns-test: the carrier of a wire link could not be given back: {e}");
+            }
+        }
+    }
+}
+
+/// A partition of a network ([`Network::partition`](crate::Network::partition)): healed on drop.
+#[derive(Debug)]
+#[must_use = "the partition is healed when this guard drops"]
+pub struct Partition<'n> {
+    pub(super) cuts: Vec<FaultGuard<'n>>,
+}
+
+impl Partition<'_> {
+    /// Heals the partition (the same as dropping it).
+    pub fn heal(self) {
+        drop(self);
+    }
+
+    /// How many wire links the partition cuts.
+    pub fn links_cut(&self) -> usize {
+        self.cuts.len()
+    }
+}
