@@ -65,6 +65,7 @@ impl TestContext {
     }
 
     /// The test's id (`None` for a fixture's setup).
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
     pub(crate) fn test(&self) -> Option<TestId> {
         match self.owner {
             Owner::Test(id) => Some(id),
@@ -235,6 +236,7 @@ pub(crate) fn own() -> Option<Arc<TestContext>> {
 /// Makes `ctx` the calling thread's context for the rest of its life: for
 /// threads started by others on a test's behalf (a runtime's workers),
 /// which end with the test.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn adopt_thread(ctx: Option<Arc<TestContext>>) {
     let _ = CURRENT.try_with(|c| *c.borrow_mut() = ctx);
 }

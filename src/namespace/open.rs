@@ -20,9 +20,9 @@ impl Netns {
     /// those `ip netns add` and CNI plugins make.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for a bad name; [`Error::Sys`] naming `open` and
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for a bad name; [`Error::Sys`](crate::Error::Sys) naming `open` and
     /// the path (`ENOENT` if there is no such namespace);
-    /// [`Error::NotNetns`] if the path is not a network namespace's nsfs file
+    /// [`Error::NotNetns`](crate::Error::NotNetns) if the path is not a network namespace's nsfs file
     /// (for example a placeholder left by a crashed `ip netns add`).
     pub fn open(name_or_path: impl AsRef<Path>) -> Result<Netns> {
         let arg = name_or_path.as_ref();
@@ -44,7 +44,7 @@ impl Netns {
     /// The calling thread's network namespace (`/proc/thread-self/ns/net`).
     ///
     /// # Errors
-    /// [`Error::Sys`] if `/proc` is not mounted.
+    /// [`Error::Sys`](crate::Error::Sys) if `/proc` is not mounted.
     pub fn current() -> Result<Netns> {
         let path = kernel::thread_netns_path();
         let fd = kernel::open_ns_file(&path)?;

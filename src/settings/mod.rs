@@ -58,7 +58,10 @@ pub(crate) const CRASH_AT_ENV: &str = "NETNS_TEST_CRASH_AT";
 
 /// Every setting of the process, as the environment gave it when first
 /// read.
+// Some settings are read only with the features that use them (`wire`,
+// `capture`, `harness`, `__crash-points`).
 #[derive(Debug, Clone)]
+#[allow(dead_code)]
 pub(crate) struct Settings {
     pub(crate) run_dir: Option<PathBuf>,
     pub(crate) capture: CaptureMode,
