@@ -141,7 +141,13 @@ fn label(ns: &Netns) -> String {
 /// fixture value that holds it stops it at teardown. If the test process
 /// dies without dropping it, the kernel kills the process
 /// (`PR_SET_PDEATHSIG`; see [`Netns::spawn`]).
+///
+/// So `ns.spawn(cmd)?;` alone starts the program and stops it at once:
+/// bind the guard (`let server = ns.spawn(cmd)?;`) for as long as the
+/// program must run.
 #[derive(Debug)]
+#[must_use = "the process is stopped (SIGTERM, then SIGKILL) when this guard drops: bind it \
+              (`let server = ...`) for as long as it must run, or keep it in a fixture's value"]
 pub struct Process {
     child: Child,
     program: String,
