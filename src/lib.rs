@@ -119,6 +119,11 @@ mod wire;
 
 #[cfg(target_os = "linux")]
 pub use error::{Error, Result};
+/// An IP address with its prefix length (`192.0.2.1/24`), as
+/// [`Netns::add_addr`], [`Route`] and [`Network::addrs`] take and give it:
+/// the `ipnet` crate's, re-exported so a test needs no dependency of its own.
+#[cfg(target_os = "linux")]
+pub use ipnet::IpNet;
 #[cfg(target_os = "linux")]
 pub use namespace::leftover::{Leftover, LeftoverKind, Outcome};
 #[cfg(target_os = "linux")]

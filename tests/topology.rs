@@ -335,3 +335,12 @@ fn stale_entries_of_dead_processes_are_swept() {
     drop(net);
     assert!(common::ip(&["netns", "del", &alive]).status.success());
 }
+
+/// `IpNet` is the crate's: what `Network::addrs` returns can be named and
+/// built without a dependency on `ipnet`.
+#[test]
+fn addresses_are_ipnets_of_the_crate() {
+    let net = common::client_router_server().build().unwrap();
+    let expected: netns_test::IpNet = "198.51.100.2/24".parse().unwrap();
+    assert_eq!(net.addrs("server", "eth0")[0], expected);
+}
