@@ -55,10 +55,10 @@ impl Netns {
     /// Starts `command` in this network namespace and returns its guard.
     ///
     /// Callable from any thread; the caller never changes namespace. The
-    /// child enters the namespace itself before `exec` (see the module
-    /// "How a child gets into the namespace"), with the caller's user and
-    /// mount namespaces (rootless mode included), in a process group of its
-    /// own. Its stdin is `/dev/null`; its stdout and stderr go to a log file
+    /// child enters the namespace itself before `exec`, with the caller's
+    /// user and mount namespaces (rootless mode included), in a process
+    /// group of its own, and is killed by the kernel if the test process
+    /// dies ("No orphans" in [services](crate::_topic::services)). Its stdin is `/dev/null`; its stdout and stderr go to a log file
     /// of the current test, `<target>/netns-test/<test>/<program>-<pid>.log`
     /// ([`Process::log_path`]), whose last lines a failing `#[netns_test]`
     /// shows. `command` is changed accordingly (stdio, a process group, a
