@@ -6,6 +6,7 @@ pub(crate) mod addr;
 pub(crate) mod bridge;
 pub(crate) mod carried;
 pub(crate) mod dump;
+mod hosts;
 pub(crate) mod link;
 pub(crate) mod request;
 pub(crate) mod route;
