@@ -1,4 +1,8 @@
 //! A built network's hosts and their addresses, by name.
+//!
+//! Lookups that panic on a name the network does not have are
+//! `#[track_caller]`: the panic points at the test's line, and its message
+//! lists the hosts there are.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -11,12 +15,16 @@ impl Network {
     /// The namespace of `host`.
     ///
     /// # Panics
-    /// If the topology has no such host (the message lists those it has).
+    /// If the topology has no such host, at the caller's line, with a
+    /// message that lists the hosts it has (`no host "sever" in this
+    /// network; hosts: client, router, server`). [`Network::get`] does not
+    /// panic.
+    #[track_caller]
     pub fn host(&self, host: &str) -> &Netns {
-        self.get(host).unwrap_or_else(|| {
-            let names: Vec<&str> = self.hosts().collect();
-            panic!("no host {host:?} in this network; it has {names:?}")
-        })
+        match self.get(host) {
+            Some(ns) => ns,
+            None => self.no_such_host(host),
+        }
     }
 
     /// The namespace of `host`, if there is such a host.
@@ -42,28 +50,52 @@ impl Network {
     /// The first IPv4 address of `link` on `host`.
     ///
     /// # Panics
-    /// If it has none.
+    /// At the caller's line, if the network has no such host (the message
+    /// lists those it has) or the link has no IPv4 address.
+    #[track_caller]
     pub fn ipv4(&self, host: &str, link: &str) -> Ipv4Addr {
-        self.addrs(host, link)
-            .iter()
-            .find_map(|a| match a.addr() {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            })
-            .unwrap_or_else(|| panic!("{host}:{link} has no IPv4 address in this network"))
+        self.host(host);
+        match self.addrs(host, link).iter().find_map(|a| v4(a.addr())) {
+            Some(addr) => addr,
+            None => panic!("{host}:{link} has no IPv4 address in this network"),
+        }
     }
 
     /// The first IPv6 address of `link` on `host`.
     ///
     /// # Panics
-    /// If it has none.
+    /// At the caller's line, if the network has no such host (the message
+    /// lists those it has) or the link has no IPv6 address.
+    #[track_caller]
     pub fn ipv6(&self, host: &str, link: &str) -> Ipv6Addr {
-        self.addrs(host, link)
-            .iter()
-            .find_map(|a| match a.addr() {
-                IpAddr::V6(v6) => Some(v6),
-                IpAddr::V4(_) => None,
-            })
-            .unwrap_or_else(|| panic!("{host}:{link} has no IPv6 address in this network"))
+        self.host(host);
+        match self.addrs(host, link).iter().find_map(|a| v6(a.addr())) {
+            Some(addr) => addr,
+            None => panic!("{host}:{link} has no IPv6 address in this network"),
+        }
+    }
+
+    /// The panic of a lookup of a host the network does not have.
+    #[track_caller]
+    fn no_such_host(&self, host: &str) -> ! {
+        let names: Vec<&str> = self.hosts().collect();
+        panic!(
+            "no host {host:?} in this network; hosts: {}",
+            names.join(", ")
+        )
+    }
+}
+
+fn v4(addr: IpAddr) -> Option<Ipv4Addr> {
+    match addr {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v6(addr: IpAddr) -> Option<Ipv6Addr> {
+    match addr {
+        IpAddr::V6(v6) => Some(v6),
+        IpAddr::V4(_) => None,
     }
 }
