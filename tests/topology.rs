@@ -413,3 +413,35 @@ fn a_typo_panics_at_the_callers_line_with_the_hosts() {
     );
     assert_eq!(file, file!());
 }
+
+/// A host's address without naming its link: the first of that family on
+/// its links other than `lo`, in the order the topology added them.
+#[test]
+fn a_hosts_address_without_its_link() {
+    let net = common::client_router_server()
+        .host("quiet")
+        .addr("quiet", "lo", "203.0.113.9/32")
+        .build()
+        .unwrap();
+    assert_eq!(net.host_ipv4("server"), net.ipv4("server", "eth0"));
+    assert_eq!(net.host_ipv6("server"), net.ipv6("server", "eth0"));
+    // The router's first link, as the topology added its addresses.
+    assert_eq!(net.host_ipv4("router").to_string(), "192.0.2.1");
+    assert_eq!(net.host_ipv6("router").to_string(), "2001:db8:1::1");
+    let (message, file) = panic_site(|| {
+        net.host_ipv4("quiet");
+    });
+    assert_eq!(file, file!());
+    assert!(
+        message.contains("\"quiet\" has no IPv4 address"),
+        "{message}"
+    );
+    let (message, file) = panic_site(|| {
+        net.host_ipv6("sever");
+    });
+    assert_eq!(file, file!());
+    assert!(
+        message.contains("hosts: client, router, server, quiet"),
+        "{message}"
+    );
+}

@@ -75,6 +75,48 @@ impl Network {
         }
     }
 
+    /// The first IPv4 address of `host`, on any of its links but `lo`, in
+    /// the order the topology added them ([`Topology::addr`]): for a host
+    /// with one link, its address, without naming the link.
+    ///
+    /// # Panics
+    /// At the caller's line, as [`Network::host`] does, if the network has
+    /// no such host (the message lists those it has) or the host has no
+    /// IPv4 address outside `lo`. [`Network::addrs`] does not panic.
+    ///
+    /// [`Topology::addr`]: crate::Topology::addr
+    #[track_caller]
+    pub fn host_ipv4(&self, host: &str) -> Ipv4Addr {
+        self.host(host);
+        match self.host_addrs(host).find_map(v4) {
+            Some(addr) => addr,
+            None => panic!("host {host:?} has no IPv4 address in this network (lo aside)"),
+        }
+    }
+
+    /// The first IPv6 address of `host`, on any of its links but `lo`, in
+    /// the order the topology added them: as [`Network::host_ipv4`].
+    ///
+    /// # Panics
+    /// As [`Network::host_ipv4`], for IPv6.
+    #[track_caller]
+    pub fn host_ipv6(&self, host: &str) -> Ipv6Addr {
+        self.host(host);
+        match self.host_addrs(host).find_map(v6) {
+            Some(addr) => addr,
+            None => panic!("host {host:?} has no IPv6 address in this network (lo aside)"),
+        }
+    }
+
+    /// The addresses the topology gave `host`'s links other than `lo`, in
+    /// the order it added them.
+    fn host_addrs<'a>(&'a self, host: &'a str) -> impl Iterator<Item = IpAddr> + 'a {
+        self.addrs
+            .iter()
+            .filter(move |(h, l, _)| h == host && l != "lo")
+            .map(|(_, _, a)| a.addr())
+    }
+
     /// The panic of a lookup of a host the network does not have.
     #[track_caller]
     fn no_such_host(&self, host: &str) -> ! {
