@@ -163,10 +163,13 @@ pub use wire::faults::{
 };
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
-pub use wire::handle::{CarrierGuard, FaultGuard, Partition, Wire};
+pub use wire::handle::{CarrierGuard, FaultGuard, Wire};
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::model::LaneStats;
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::partition::Partition;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::tap::{CAPTURE_LIMIT_ENV, DEFAULT_RING_BYTES};
