@@ -174,6 +174,8 @@ impl Topology {
             carried: Vec::new(),
             hosts: Vec::new(),
             addrs: Vec::new(),
+            plain: Vec::new(),
+            forwarders: Vec::new(),
         };
         let total = plan.len();
         for (i, step) in plan.iter().enumerate() {
@@ -348,4 +350,10 @@ pub struct Network {
     pub(crate) carried: Vec<Carried>,
     pub(crate) hosts: Vec<(String, Netns)>,
     pub(crate) addrs: Vec<(String, String, IpNet)>,
+    /// The veth pairs, `(host, link)` at each end: the topology's links and
+    /// its LAN ports (member, then the LAN host's port).
+    pub(crate) plain: Vec<[(String, String); 2]>,
+    /// The hosts that pass traffic between their links: routers and LAN
+    /// hosts (their bridge), as declared.
+    pub(crate) forwarders: Vec<String>,
 }
