@@ -352,7 +352,10 @@ mod tests {
         // A triangle of plain hosts: only the direct link.
         let edges = [wire(0, 1), wire(0, 2), wire(1, 2)];
         assert_eq!(min_cut(&[A, B, Off], &edges), Cut::Links(vec![0]));
-        assert_eq!(min_cut(&[A, Off, B, Off], &[wire(0, 1), wire(1, 2)]), Cut::NoPath);
+        assert_eq!(
+            min_cut(&[A, Off, B, Off], &[wire(0, 1), wire(1, 2)]),
+            Cut::NoPath
+        );
     }
 
     #[test]
