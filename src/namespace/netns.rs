@@ -145,6 +145,8 @@ impl Netns {
     ) -> Result<Netns> {
         let path = dir.entry(name)?;
         dir.prepare()?;
+        // What `ip netns del` of a kept namespace left (ARCHITECTURE.md 3.4).
+        crate::namespace::sweep::sweep_deleted_records(dir);
         // Intent before action (namespace/owner.rs): the record exists,
         // complete, before the placeholder does.
         let _lock = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
