@@ -11,6 +11,8 @@ pub(crate) mod netns;
 pub(crate) mod owner;
 pub(crate) mod registry;
 pub(crate) mod remove;
+#[cfg(feature = "tokio")]
+mod run_async;
 pub(crate) mod rundir;
 pub(crate) mod sweep;
 pub(crate) mod thread;
