@@ -8,6 +8,7 @@ pub(crate) mod carried;
 pub(crate) mod dump;
 mod hosts;
 pub(crate) mod link;
+pub(crate) mod owned;
 pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod step;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::namespace::rundir::{validate_name, RunDir};
 use crate::network::carried::{Carried, Start};
 use crate::network::link::validate_link_name;
+use crate::network::owned::OwnedList;
 use crate::network::route::Route;
 use crate::network::step::Step;
 use crate::Netns;
@@ -171,6 +172,7 @@ impl Topology {
             sweep_stale(RunDir::get(), prefix);
         }
         let mut net = Network {
+            owned: OwnedList::default(),
             carried: Vec::new(),
             hosts: Vec::new(),
             addrs: Vec::new(),
@@ -341,11 +343,16 @@ fn sweep_stale(dir: &RunDir, prefix: &str) {
 
 /// A built topology: each host's [`Netns`] and addresses, by name.
 ///
-/// Dropping it removes everything: named hosts leave `/run/netns`, and the
-/// namespaces (with their links) go away once no thread runs in them.
+/// Dropping it removes everything: the processes it owns
+/// ([`Network::spawn`](crate::Network::spawn)) are stopped, last spawned
+/// first, then named hosts leave `/run/netns`, and the namespaces (with
+/// their links) go away once no thread runs in them.
 #[derive(Debug)]
 pub struct Network {
-    // First: carried links stop (their threads are joined) before the hosts
+    // First: processes in the hosts stop (reverse order) before anything
+    // else goes.
+    pub(crate) owned: OwnedList,
+    // Then carried links stop (their threads are joined) before the hosts
     // go away.
     pub(crate) carried: Vec<Carried>,
     pub(crate) hosts: Vec<(String, Netns)>,

@@ -29,6 +29,7 @@
 
 pub(crate) mod artifacts;
 mod log;
+mod owned;
 mod ready;
 mod spawner;
 
@@ -37,6 +38,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 pub use ready::Listening;
 
@@ -70,7 +73,7 @@ impl Netns {
     /// use std::time::Duration;
     ///
     /// let ns = Netns::new()?;
-    /// let mut server = ns.spawn(Command::new("socat").args(["TCP-LISTEN:8080,fork", "EXEC:cat"]))?;
+    /// let server = ns.spawn(Command::new("socat").args(["TCP-LISTEN:8080,fork", "EXEC:cat"]))?;
     /// server.wait_for(Listening::tcp(8080), Duration::from_secs(5))?;
     /// // ... talk to 127.0.0.1:8080 from a thread inside `ns` ...
     /// drop(server); // SIGTERM, a grace period, SIGKILL, reaped
@@ -114,14 +117,18 @@ impl Netns {
                 return Err(fail(&format!("spawn in netns {}", label(self)), e));
             }
         };
-        let log = log.named_after(&short, child.id());
+        let pid = child.id();
+        let log = log.named_after(&short, pid);
         Ok(Process {
-            child,
+            pid,
+            state: Mutex::new(State {
+                child,
+                status: None,
+            }),
             program: short,
             log: log.path,
             netns,
-            status: None,
-            grace: DEFAULT_GRACE,
+            grace: Mutex::new(DEFAULT_GRACE),
             started: Instant::now(),
         })
     }
@@ -142,20 +149,28 @@ fn label(ns: &Netns) -> String {
 /// dies without dropping it, the kernel kills the process
 /// (`PR_SET_PDEATHSIG`; see [`Netns::spawn`]).
 ///
+/// Every method takes `&self` (the state is behind a lock), so a process
+/// shared between tests (a fixture's, [`Network::spawn`]'s) can be stopped,
+/// killed or waited for by any of them, from any thread; stopping it again
+/// returns the same status.
+///
+/// [`Network::spawn`]: crate::Network::spawn
+///
 /// So `ns.spawn(cmd)?;` alone starts the program and stops it at once:
 /// bind the guard (`let server = ns.spawn(cmd)?;`) for as long as the
 /// program must run.
 #[derive(Debug)]
 #[must_use = "the process is stopped (SIGTERM, then SIGKILL) when this guard drops: bind it \
-              (`let server = ...`) for as long as it must run, or keep it in a fixture's value"]
+              (`let server = ...`) for as long as it must run, or let a network own it: \
+              `Network::spawn` (stopped when the network drops, a fixture's at teardown)"]
 pub struct Process {
-    child: Child,
+    pid: u32,
+    state: Mutex<State>,
     program: String,
     log: PathBuf,
     /// The namespace, for [`Process::wait_for`]: a socket is opened in it.
     netns: Arc<OwnedFd>,
-    status: Option<ExitStatus>,
-    grace: Duration,
+    grace: Mutex<Duration>,
     /// When `spawn` returned: what "after it was started" counts from.
     started: Instant,
 }
@@ -163,7 +178,7 @@ pub struct Process {
 impl Process {
     /// The process id (also its process group id).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     /// The program's file name, as the log is named.
@@ -183,8 +198,8 @@ impl Process {
 
     /// How long [`Process::stop`] waits between `SIGTERM` and `SIGKILL`
     /// ([`DEFAULT_GRACE`] unless set).
-    pub fn set_grace(&mut self, grace: Duration) -> &mut Self {
-        self.grace = grace;
+    pub fn set_grace(&self, grace: Duration) -> &Self {
+        *self.grace.lock() = grace;
         self
     }
 
@@ -193,12 +208,20 @@ impl Process {
     ///
     /// # Errors
     /// [`Error::Process`] if `waitpid` fails.
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        if self.status.is_some() {
-            return Ok(self.status);
+    pub fn try_wait(&self) -> Result<Option<ExitStatus>> {
+        let mut state = self.state.lock();
+        if state.status.is_some() {
+            return Ok(state.status);
         }
-        match self.child.try_wait() {
-            Ok(Some(status)) => Ok(Some(self.reaped(status))),
+        match state.child.try_wait() {
+            Ok(Some(status)) => {
+                // The leader is reaped: kill what is left of its group (a
+                // worker it started), now, while a remaining member keeps
+                // the group id from being reused. The guard owns the group.
+                state.status = Some(status);
+                let _ = child::signal_group(self.pid, GroupSignal::Kill);
+                Ok(Some(status))
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(self.io_error("waitpid", e)),
         }
@@ -206,21 +229,29 @@ impl Process {
 
     /// Waits for the process to exit by itself and returns its status.
     ///
+    /// Polls ([`Process::try_wait`], pauses from 0.1 ms growing to 10 ms)
+    /// rather than blocking in `waitpid`, so that another thread may
+    /// [`stop`](Process::stop) or [`kill`](Process::kill) the process
+    /// meanwhile.
+    ///
     /// # Errors
     /// [`Error::Process`] if `waitpid` fails.
-    pub fn wait(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = self.status {
-            return Ok(status);
+    pub fn wait(&self) -> Result<ExitStatus> {
+        let mut pause = Duration::from_micros(100);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 3 / 2).min(Duration::from_millis(10));
         }
-        let status = self.child.wait().map_err(|e| self.io_error("waitpid", e))?;
-        Ok(self.reaped(status))
     }
 
     /// `SIGKILL` to the process group, then waits for the process.
     ///
     /// # Errors
     /// [`Error::Process`] if the signal or `waitpid` fails.
-    pub fn kill(&mut self) -> Result<ExitStatus> {
+    pub fn kill(&self) -> Result<ExitStatus> {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
@@ -236,13 +267,13 @@ impl Process {
     ///
     /// # Errors
     /// [`Error::Process`] if a signal or `waitpid` fails.
-    pub fn stop(&mut self) -> Result<ExitStatus> {
+    pub fn stop(&self) -> Result<ExitStatus> {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
         child::signal_group(self.pid(), GroupSignal::Term)
             .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
-        let deadline = Instant::now() + self.grace;
+        let deadline = Instant::now() + *self.grace.lock();
         let mut pause = Duration::from_micros(100);
         while Instant::now() < deadline {
             if let Some(status) = self.try_wait()? {
@@ -268,7 +299,7 @@ impl Process {
     /// [`Error::Process`] if the process exits first (with its exit status
     /// and the tail of its log), or if `timeout` passes (with the tail of its
     /// log); [`Error::Netlink`] if the socket table cannot be read.
-    pub fn wait_for(&mut self, listening: Listening, timeout: Duration) -> Result<()> {
+    pub fn wait_for(&self, listening: Listening, timeout: Duration) -> Result<()> {
         let netns = Arc::clone(&self.netns);
         let mut socket = crate::namespace::thread::on_new_thread(move || {
             crate::kernel::setns_net(netns.as_fd(), None)?;
@@ -308,7 +339,7 @@ impl Process {
     ///
     /// # Errors
     /// As [`Process::wait_for`].
-    pub fn wait_tcp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+    pub fn wait_tcp(&self, port: u16, timeout: Duration) -> Result<()> {
         self.wait_for(Listening::tcp(port), timeout)
     }
 
@@ -316,17 +347,8 @@ impl Process {
     ///
     /// # Errors
     /// As [`Process::wait_for`].
-    pub fn wait_udp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+    pub fn wait_udp(&self, port: u16, timeout: Duration) -> Result<()> {
         self.wait_for(Listening::udp(port), timeout)
-    }
-
-    /// Records the leader's exit, and kills what is left of its group (a
-    /// worker it started): the guard owns the whole group. Signalled now,
-    /// while a remaining member keeps the group id from being reused.
-    fn reaped(&mut self, status: ExitStatus) -> ExitStatus {
-        self.status = Some(status);
-        let _ = child::signal_group(self.pid(), GroupSignal::Kill);
-        status
     }
 
     fn error(&self, message: String) -> Error {
@@ -346,6 +368,13 @@ impl Process {
             errno: child::errno_of(&e),
         }
     }
+}
+
+/// The child and, once reaped, its exit status.
+#[derive(Debug)]
+struct State {
+    child: Child,
+    status: Option<ExitStatus>,
 }
 
 impl Drop for Process {
