@@ -57,6 +57,8 @@
 //! logged per test (the tail shows in a failing test's output), waited for
 //! until it listens ([`Process::wait_for`], from the kernel's socket table),
 //! and killed by the kernel if the test process dies first.
+//! [`Network::spawn`] gives one to a network, which stops it when it drops
+//! (a suite fixture's network at teardown).
 //!
 //! # Privileges
 //! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
