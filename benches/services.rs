@@ -64,7 +64,7 @@ fn command_spawn_connect_retry_kill() {
 #[divan::bench]
 fn netns_spawn_ready_stop() {
     let ns = NS.get().unwrap();
-    let mut server = ns.spawn(&mut socat()).unwrap();
+    let server = ns.spawn(&mut socat()).unwrap();
     server
         .wait_tcp(PORT.parse().unwrap(), Duration::from_secs(5))
         .unwrap();

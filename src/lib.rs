@@ -57,6 +57,8 @@
 //! logged per test (the tail shows in a failing test's output), waited for
 //! until it listens ([`Process::wait_for`], from the kernel's socket table),
 //! and killed by the kernel if the test process dies first.
+//! [`Network::spawn`] gives one to a network, which stops it when it drops
+//! (a suite fixture's network at teardown).
 //!
 //! # Privileges
 //! Creating namespaces needs `CAP_SYS_ADMIN`. Run the tests as root, or build
@@ -119,6 +121,11 @@ mod wire;
 
 #[cfg(target_os = "linux")]
 pub use error::{Error, Result};
+/// An IP address with its prefix length (`192.0.2.1/24`), as
+/// [`Netns::add_addr`], [`Route`] and [`Network::addrs`] take and give it:
+/// the `ipnet` crate's, re-exported so a test needs no dependency of its own.
+#[cfg(target_os = "linux")]
+pub use ipnet::IpNet;
 #[cfg(target_os = "linux")]
 pub use namespace::leftover::{Leftover, LeftoverKind, Outcome};
 #[cfg(target_os = "linux")]
@@ -158,10 +165,13 @@ pub use wire::faults::{
 };
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
-pub use wire::handle::{CarrierGuard, FaultGuard, Partition, Wire};
+pub use wire::handle::{CarrierGuard, FaultGuard, Wire};
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::model::LaneStats;
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::partition::Partition;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::tap::{CAPTURE_LIMIT_ENV, DEFAULT_RING_BYTES};

@@ -71,3 +71,57 @@ async fn async_in_a_named_namespace() {
     assert_eq!(ino, thread_netns_inode());
     round_trip("127.0.0.1:8080").await;
 }
+
+/// `Netns::run_async`: a future run on a thread of another host, with a
+/// runtime of its own there, awaited from the caller's runtime without
+/// blocking its thread; the sockets it makes are that host's.
+#[netns_test]
+async fn run_async_connects_from_one_host_to_a_listener_in_another() {
+    use std::net::{IpAddr, Ipv4Addr};
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    let net = netns_test::Topology::new()
+        .host("client")
+        .host("server")
+        .link("client", "eth0", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .build()
+        .unwrap();
+    let (ready, listening) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(net.host("server").run_async(move || async move {
+        let listener = TcpListener::bind((SERVER, 7100)).await.unwrap();
+        ready.send(()).unwrap();
+        let (mut conn, peer) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4];
+        conn.read_exact(&mut buf).await.unwrap();
+        conn.write_all(&buf).await.unwrap();
+        peer.ip()
+    }));
+    listening.await.unwrap();
+    let (back, local) = net
+        .host("client")
+        .run_async(|| async {
+            let mut conn = TcpStream::connect((SERVER, 7100)).await.unwrap();
+            conn.write_all(b"ping").await.unwrap();
+            let mut back = [0u8; 4];
+            conn.read_exact(&mut back).await.unwrap();
+            (back, conn.local_addr().unwrap().ip())
+        })
+        .await
+        .unwrap();
+    assert_eq!(&back, b"ping");
+    // Made in the client: its address (the test's own namespace has none).
+    assert_eq!(local, CLIENT);
+    assert_eq!(server.await.unwrap().unwrap(), CLIENT);
+    // Awaiting does not block the caller's thread: this (current-thread)
+    // runtime still runs the task that lets the other future finish.
+    let (go, gone) = tokio::sync::oneshot::channel::<u32>();
+    let sender = tokio::spawn(async move { go.send(7).unwrap() });
+    let value = net
+        .host("server")
+        .run_async(move || async move { gone.await.unwrap() })
+        .await;
+    sender.await.unwrap();
+    assert_eq!(value.unwrap(), 7);
+}

@@ -28,7 +28,7 @@ fn in_test_dir(path: &Path, test: &str) -> bool {
 }
 
 fn spawn_sh(ns: &Netns) -> netns_test::Process {
-    let mut process = ns
+    let process = ns
         .spawn(Command::new("sh").args(["-c", "echo from-a-helper-thread"]))
         .unwrap();
     process.wait().unwrap();

@@ -249,3 +249,81 @@ fn a_fixture_tests_hosts_are_kept_together() {
         );
     }
 }
+
+/// `ip netns del` of a kept namespace removes the namespace, not its owner
+/// record in `/run/netns-test`: the keep message says
+/// `setns --sweep` removes them, and so does the next `Netns::create` in
+/// the run directory, once the owner is gone. Nothing else goes: not the
+/// record of a live process. In a run directory of its own under /tmp
+/// (`NETNS_TEST_RUN_DIR` for the failing child), which `ip netns del`
+/// cannot see, so it does here what `ip netns del` does: unmount, unlink.
+#[test]
+#[serial_test::serial(sweep)]
+fn what_ip_netns_del_leaves_goes_at_the_next_create() {
+    if is_rootless() {
+        // Rootless keeps nothing (rootless_keeps_nothing).
+        return;
+    }
+    let root = std::path::PathBuf::from(format!("/tmp/netns-test-keepdel-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("netns")).unwrap();
+    let _cleanup = RemoveTree(root.clone());
+    let dir = RunDir::new(root.join("netns"));
+    let coordination = root.join("netns-test");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "fixture_keep_panics"])
+        .env(FIXTURE_ENV, "1")
+        .env("NETNS_TEST_KEEP", "failed")
+        .env(netns_test::RUN_DIR_ENV, dir.path())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let text = output_text(&out);
+    let names = kept(&text);
+    assert_eq!(names.len(), 1, "{text}");
+    let name = &names[0];
+    assert!(
+        text.contains(&format!(
+            "setns --sweep after this process exits (it also removes the owner record that \
+             ip netns del leaves in {}/owners",
+            coordination.display()
+        )),
+        "{text}"
+    );
+    let entry = dir.path().join(name);
+    let record = coordination.join("owners").join(name);
+    assert!(entry.exists() && record.exists(), "{text}");
+    // What `ip netns del` does (ip/ipnetns.c): unmount, unlink.
+    rustix::mount::unmount(&entry, rustix::mount::UnmountFlags::DETACH).unwrap();
+    std::fs::remove_file(&entry).unwrap();
+    // A live process's record without an entry: not ours to remove.
+    let live = coordination.join("owners").join("keepdel-live");
+    std::fs::write(
+        &live,
+        format!("netns-test-owner 1 pid=1 start={}\n", common::start_time(1)),
+    )
+    .unwrap();
+    assert!(record.exists(), "ip netns del leaves the record");
+    drop(Netns::create_in(&dir, "keepdel-next").unwrap());
+    assert!(!record.exists(), "the record of a deleted namespace stays");
+    assert!(live.exists(), "a live process's record went");
+    assert!(!dir.path().join("keepdel-next").exists());
+}
+
+/// Unmounts everything under a directory (deepest first), then removes it.
+struct RemoveTree(std::path::PathBuf);
+
+impl Drop for RemoveTree {
+    fn drop(&mut self) {
+        let mut mounts: Vec<String> = common::mounts()
+            .into_iter()
+            .map(|(m, _)| m)
+            .filter(|m| Path::new(m).starts_with(&self.0))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = rustix::mount::unmount(m.as_str(), rustix::mount::UnmountFlags::DETACH);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -41,7 +41,7 @@ fn fixture_secret() {
         return;
     }
     let ns = Netns::current().unwrap();
-    let mut process = ns
+    let process = ns
         .spawn(Command::new("sh").args(["-c", &format!("echo {SECRET}")]))
         .unwrap();
     assert!(process.wait().unwrap().success());

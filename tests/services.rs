@@ -76,7 +76,7 @@ impl Nginx {
             }
         };
         // From here on, an error drops `nginx`: stopped, directory removed.
-        let mut nginx = Nginx { dir, process };
+        let nginx = Nginx { dir, process };
         for addr in ["198.51.100.2", "2001:db8:2::2"] {
             let listening = Listening::tcp(8080).on(addr.parse().unwrap());
             nginx.process.wait_for(listening, WAIT)?;
@@ -184,7 +184,7 @@ fn bytes_from_client_to_server_show_in_the_routers_counters() {
     require("socat", "socat");
     let lab = WEB.get().unwrap();
     let (router, server) = (lab.net.host("router"), lab.net.host("server"));
-    let mut sink = server
+    let sink = server
         .spawn(Command::new("socat").args(["-u", "TCP-LISTEN:9000,reuseaddr", "OPEN:/dev/null"]))
         .unwrap();
     sink.wait_tcp(9000, WAIT).unwrap();
@@ -213,7 +213,7 @@ fn waits_for_a_daemon_that_listens_after_300_ms() {
     require("socat", "socat");
     let ns = Netns::current().unwrap();
     let start = Instant::now();
-    let mut late = ns
+    let late = ns
         .spawn(Command::new("sh").args([
             "-c",
             "sleep 0.3; exec socat TCP-LISTEN:7000,reuseaddr,fork EXEC:cat",
@@ -232,7 +232,7 @@ fn waits_for_a_daemon_that_listens_after_300_ms() {
 #[netns_test]
 fn a_daemon_that_exits_at_once_fails_the_wait_quickly_with_status_and_log() {
     let ns = Netns::current().unwrap();
-    let mut broken = ns
+    let broken = ns
         .spawn(
             Command::new("sh").args(["-c", "echo 'config line 3: no such directive' >&2; exit 3"]),
         )
@@ -255,7 +255,7 @@ fn a_daemon_that_exits_at_once_fails_the_wait_quickly_with_status_and_log() {
 #[netns_test]
 fn the_exit_time_counts_from_the_spawn() {
     let ns = Netns::current().unwrap();
-    let mut quick = ns.spawn(Command::new("sh").args(["-c", "exit 4"])).unwrap();
+    let quick = ns.spawn(Command::new("sh").args(["-c", "exit 4"])).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let err = quick.wait_tcp(7001, WAIT).unwrap_err().to_string();
     let took = err
@@ -273,7 +273,7 @@ fn the_exit_time_counts_from_the_spawn() {
 #[netns_test]
 fn a_daemon_that_never_listens_times_out_and_says_so() {
     let ns = Netns::current().unwrap();
-    let mut idle = ns.spawn(Command::new("sleep").arg("30")).unwrap();
+    let idle = ns.spawn(Command::new("sleep").arg("30")).unwrap();
     let err = idle
         .wait_for(Listening::udp(5353), Duration::from_millis(200))
         .unwrap_err()
@@ -287,7 +287,7 @@ fn a_daemon_that_never_listens_times_out_and_says_so() {
 fn waits_for_udp_on_an_address() {
     require("socat", "socat");
     let ns = Netns::current().unwrap();
-    let mut dns = ns
+    let dns = ns
         .spawn(Command::new("socat").args(["-u", "UDP-RECV:5353,bind=127.0.0.1", "OPEN:/dev/null"]))
         .unwrap();
     let lo: IpAddr = "127.0.0.1".parse().unwrap();
@@ -300,7 +300,7 @@ fn a_process_outlives_the_short_lived_thread_that_spawned_it() {
     // thread. Spawned from a namespace thread that ends at once, the child
     // must live on until its guard stops it.
     let ns = Netns::new().unwrap();
-    let mut sleeper = ns
+    let sleeper = ns
         .run(|| ns.spawn(Command::new("sleep").arg("30")))
         .unwrap()
         .unwrap();
@@ -320,7 +320,7 @@ fn a_process_outlives_the_short_lived_thread_that_spawned_it() {
 fn stop_kills_the_whole_group_after_the_grace_period() {
     let ns = Netns::new().unwrap();
     // A shell that ignores SIGTERM and has a child of its own.
-    let mut stubborn = ns
+    let stubborn = ns
         .spawn(Command::new("sh").args(["-c", "trap '' TERM; sleep 30 & echo $!; wait"]))
         .unwrap();
     let grandchild = wait_for_line(stubborn.log_path());
@@ -381,6 +381,110 @@ fn gone(pid: u32, within: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+// ---- Processes a network owns (Network::spawn) ----
+
+/// A shell that says `ready` once its trap is set, and appends `name` to
+/// `file` when SIGTERM stops it.
+fn stoppable(file: &Path, name: &str) -> Command {
+    let mut sh = Command::new("sh");
+    sh.args([
+        "-c",
+        &format!(
+            "trap 'echo {name} >> {}; exit 0' TERM; echo ready; while :; do sleep 0.05; done",
+            file.display()
+        ),
+    ]);
+    sh
+}
+
+/// A network stops what it owns when it drops, last spawned first, with
+/// SIGTERM (the trap runs), even while the test still holds a handle.
+#[test]
+fn a_network_stops_its_processes_last_spawned_first() {
+    let file = std::env::temp_dir().join(format!("netns-test-owned-{}", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let net = Topology::new().host("a").host("b").build().unwrap();
+    let first = net.spawn("a", &mut stoppable(&file, "first")).unwrap();
+    let second = net.spawn("b", &mut stoppable(&file, "second")).unwrap();
+    let pids = |host| -> Vec<u32> { net.processes(host).iter().map(|p| p.pid()).collect() };
+    assert_eq!(pids("a"), [first.pid()]);
+    assert_eq!(pids("b"), [second.pid()]);
+    wait_for_line(first.log_path());
+    wait_for_line(second.log_path());
+    drop(net);
+    let stopped = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(stopped, "second\nfirst\n");
+    for process in [&first, &second] {
+        let status = process
+            .try_wait()
+            .unwrap()
+            .expect("stopped with the network");
+        assert!(
+            status.success(),
+            "{status}: the trap ran, so SIGTERM stopped it"
+        );
+        assert!(gone(process.pid(), Duration::from_secs(5)));
+    }
+    std::fs::remove_file(&file).unwrap();
+}
+
+/// socat echoing on port 8090.
+fn echo_8090() -> Command {
+    require("socat", "socat");
+    let mut socat = Command::new("socat");
+    socat.args(["TCP-LISTEN:8090,fork,reuseaddr", "EXEC:cat"]);
+    socat
+}
+
+/// A network and its daemon, with no struct of its own: the network owns
+/// the daemon and stops it at teardown.
+static ECHO_LAB: Fixture<Network> = Fixture::new("nt-svc-echo", || {
+    let net = Topology::new()
+        .host("client")
+        .host("server")
+        .link("client", "eth0", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .build()?;
+    net.spawn("server", &mut echo_8090())?
+        .wait_tcp(8090, WAIT)?;
+    Ok(net)
+});
+
+fn echo_round_trip() -> std::io::Result<()> {
+    use std::io::Read;
+    let mut conn = TcpStream::connect("192.0.2.2:8090")?;
+    conn.write_all(b"ping\n")?;
+    let mut back = [0u8; 5];
+    conn.read_exact(&mut back)?;
+    assert_eq!(&back, b"ping\n");
+    Ok(())
+}
+
+#[netns_test(fixture = ECHO_LAB, host = "client")]
+fn a_fixtures_network_runs_its_daemon() {
+    echo_round_trip().unwrap();
+}
+
+/// A test stops the daemon the fixture's network owns (through `&self`)
+/// and starts it again.
+#[netns_test(fixture = ECHO_LAB, host = "client", exclusive)]
+fn a_test_restarts_the_daemon_of_a_fixtures_network() {
+    let lab = ECHO_LAB.get().unwrap();
+    let before = lab.processes("server").len();
+    let old = lab.processes("server").pop().unwrap();
+    old.stop().unwrap();
+    assert!(gone(old.pid(), Duration::from_secs(5)));
+    let err = TcpStream::connect("192.0.2.2:8090").unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    lab.spawn("server", &mut echo_8090())
+        .unwrap()
+        .wait_tcp(8090, WAIT)
+        .unwrap();
+    echo_round_trip().unwrap();
+    assert_eq!(lab.processes("server").len(), before + 1);
 }
 
 // ---- Run in a child test process: failure output, SIGKILL, teardown ----
@@ -587,7 +691,7 @@ fn a_tail_the_error_shows_is_not_shown_twice() {
 #[ignore = "fails on purpose; run by a_tail_the_error_shows_is_not_shown_twice"]
 fn fails_on_a_failed_wait_unwrapped() {
     let ns = Netns::current().unwrap();
-    let mut broken = ns
+    let broken = ns
         .spawn(Command::new("sh").args(["-c", "echo 'bad config marker-4713' >&2; exit 2"]))
         .unwrap();
     broken.wait_tcp(7002, WAIT).unwrap();
@@ -598,7 +702,7 @@ fn fails_on_a_failed_wait_unwrapped() {
 #[ignore = "fails on purpose; run by a_tail_the_error_shows_is_not_shown_twice"]
 fn fails_on_a_failed_wait_returned() -> Result<(), netns_test::Error> {
     let ns = Netns::current().unwrap();
-    let mut broken = ns
+    let broken = ns
         .spawn(Command::new("sh").args(["-c", "echo 'bad config marker-4713' >&2; exit 2"]))
         .unwrap();
     broken.wait_tcp(7002, WAIT)

@@ -335,3 +335,113 @@ fn stale_entries_of_dead_processes_are_swept() {
     drop(net);
     assert!(common::ip(&["netns", "del", &alive]).status.success());
 }
+
+/// `IpNet` is the crate's: what `Network::addrs` returns can be named and
+/// built without a dependency on `ipnet`.
+#[test]
+fn addresses_are_ipnets_of_the_crate() {
+    let net = common::client_router_server().build().unwrap();
+    let expected: netns_test::IpNet = "198.51.100.2/24".parse().unwrap();
+    assert_eq!(net.addrs("server", "eth0")[0], expected);
+}
+
+/// Runs `f`, which must panic; returns its message and the file of the
+/// panic's location, as a panic hook saw it (installed once for the whole
+/// binary: other threads' panics go on to the default hook).
+fn panic_site(f: impl FnOnce()) -> (String, String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static SEEN: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let recording = SEEN.with(|s| {
+                let mut s = s.borrow_mut();
+                if s.is_some() {
+                    *s = Some(info.location().map(|l| l.file().to_owned()));
+                    true
+                } else {
+                    false
+                }
+            });
+            if !recording {
+                default(info);
+            }
+        }));
+    });
+    SEEN.with(|s| *s.borrow_mut() = Some(None));
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+    let file = SEEN
+        .with(|s| s.borrow_mut().take())
+        .flatten()
+        .unwrap_or_default();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    (message, file)
+}
+
+/// A typo in a host's name panics at the caller's line, not the crate's,
+/// and the message lists the hosts there are.
+#[test]
+fn a_typo_panics_at_the_callers_line_with_the_hosts() {
+    let net = common::client_router_server().build().unwrap();
+    let hosts = "hosts: client, router, server";
+    let (message, file) = panic_site(|| {
+        net.host("sever");
+    });
+    assert_eq!(
+        message,
+        format!("no host \"sever\" in this network; {hosts}")
+    );
+    assert_eq!(file, file!());
+    let (message, file) = panic_site(|| {
+        net.ipv4("sever", "eth0");
+    });
+    assert!(message.contains(hosts), "{message}");
+    assert_eq!(file, file!());
+    let (message, file) = panic_site(|| {
+        net.ipv6("server", "eth9");
+    });
+    assert!(
+        message.contains("server:eth9 has no IPv6 address"),
+        "{message}"
+    );
+    assert_eq!(file, file!());
+}
+
+/// A host's address without naming its link: the first of that family on
+/// its links other than `lo`, in the order the topology added them.
+#[test]
+fn a_hosts_address_without_its_link() {
+    let net = common::client_router_server()
+        .host("quiet")
+        .addr("quiet", "lo", "203.0.113.9/32")
+        .build()
+        .unwrap();
+    assert_eq!(net.host_ipv4("server"), net.ipv4("server", "eth0"));
+    assert_eq!(net.host_ipv6("server"), net.ipv6("server", "eth0"));
+    // The router's first link, as the topology added its addresses.
+    assert_eq!(net.host_ipv4("router").to_string(), "192.0.2.1");
+    assert_eq!(net.host_ipv6("router").to_string(), "2001:db8:1::1");
+    let (message, file) = panic_site(|| {
+        net.host_ipv4("quiet");
+    });
+    assert_eq!(file, file!());
+    assert!(
+        message.contains("\"quiet\" has no IPv4 address"),
+        "{message}"
+    );
+    let (message, file) = panic_site(|| {
+        net.host_ipv6("sever");
+    });
+    assert_eq!(file, file!());
+    assert!(
+        message.contains("hosts: client, router, server, quiet"),
+        "{message}"
+    );
+}

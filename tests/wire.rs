@@ -539,8 +539,94 @@ fn a_partition_cuts_only_the_wire_links_between_its_sides() {
     assert_eq!(net.partition(&["a", "c"], &["b"]).unwrap().links_cut(), 2);
     let err = net.partition(&["a"], &["a"]).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
-    let err = net.partition(&["a"], &["c"]).unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    // Across the router: one link, the one nearest side B.
+    let split = net.partition(&["a"], &["c"]).unwrap();
+    let cut: Vec<_> = split.wires().iter().map(|w| w.ends()).collect();
+    assert_eq!(cut, [("b/eth1", "c/eth0")]);
+    let split = net.partition(&["c"], &["a"]).unwrap();
+    let cut: Vec<_> = split.wires().iter().map(|w| w.ends()).collect();
+    assert_eq!(cut, [("a/eth0", "b/eth0")]);
+}
+
+/// client -- router -- server1 and router -- server2, every link carried,
+/// with addresses and routes.
+fn failover_lab() -> Network {
+    Topology::new()
+        .host("client")
+        .router("router")
+        .host("server1")
+        .host("server2")
+        .wire("client", "eth0", "router", "eth0")
+        .wire("router", "eth1", "server1", "eth0")
+        .wire("router", "eth2", "server2", "eth0")
+        .addr("client", "eth0", "192.0.2.2/24")
+        .addr("router", "eth0", "192.0.2.1/24")
+        .addr("router", "eth1", "198.51.100.1/24")
+        .addr("server1", "eth0", "198.51.100.2/24")
+        .addr("router", "eth2", "203.0.113.1/24")
+        .addr("server2", "eth0", "203.0.113.2/24")
+        .route("client", "default", "192.0.2.1")
+        .route("server1", "default", "198.51.100.1")
+        .route("server2", "default", "203.0.113.1")
+        .build()
+        .unwrap()
+}
+
+/// A partition across a router cuts the path between the sides, and only
+/// it: the client no longer reaches server1, but still reaches the router
+/// and server2 (what a failing-over client needs); healed, server1 again.
+#[test]
+fn a_partition_across_a_router_cuts_only_the_path_between_the_sides() {
+    let net = failover_lab();
+    let connect = |host: &str, port: u16, timeout: Duration| {
+        let to = SocketAddr::new(net.host_ipv4(host).into(), port);
+        let listener = net
+            .host(host)
+            .run(move || TcpListener::bind(to))
+            .unwrap()
+            .unwrap();
+        let connected = net
+            .host("client")
+            .run(move || TcpStream::connect_timeout(&to, timeout))
+            .unwrap();
+        drop(listener);
+        connected.map(drop)
+    };
+    let split = net.partition(&["client"], &["server1"]).unwrap();
+    assert_eq!(split.links_cut(), 1);
+    let err = connect("server1", 8090, Duration::from_millis(500)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    connect("server2", 8091, Duration::from_secs(3)).unwrap();
+    connect("router", 8092, Duration::from_secs(3)).unwrap();
+    split.heal();
+    connect("server1", 8093, Duration::from_secs(5)).unwrap();
+}
+
+/// Plain links cannot be cut: a path of them between the sides is an error
+/// that names them, and nothing is cut.
+#[test]
+fn a_partition_over_plain_links_names_them() {
+    let net = Topology::new()
+        .host("a")
+        .router("r")
+        .host("b")
+        .host("c")
+        .link("a", "eth0", "r", "eth0")
+        .link("r", "eth1", "b", "eth0")
+        .wire("r", "eth2", "c", "eth0")
+        .build()
+        .unwrap();
+    let err = net.partition(&["a"], &["b", "c"]).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{text}");
+    assert!(text.contains("a/eth0 - r/eth0"), "{text}");
+    assert!(text.contains("r/eth1 - b/eth0"), "{text}");
+    assert!(text.contains("Topology::wire"), "{text}");
+    // With only the wire link between them, the plain one to the router
+    // stays and the wire is cut.
+    let split = net.partition(&["a"], &["c"]).unwrap();
+    let cut: Vec<_> = split.wires().iter().map(|w| w.ends()).collect();
+    assert_eq!(cut, [("r/eth2", "c/eth0")]);
 }
 
 #[test]

@@ -13,6 +13,8 @@ mod open;
 pub(crate) mod owner;
 pub(crate) mod registry;
 pub(crate) mod remove;
+#[cfg(feature = "tokio")]
+mod run_async;
 pub(crate) mod rundir;
 pub(crate) mod sweep;
 pub(crate) mod thread;

@@ -145,6 +145,8 @@ impl Netns {
     ) -> Result<Netns> {
         let path = dir.entry(name)?;
         dir.prepare()?;
+        // What `ip netns del` of a kept namespace left (ARCHITECTURE.md 3.4).
+        crate::namespace::sweep::sweep_deleted_records(dir);
         // Intent before action (namespace/owner.rs): the record exists,
         // complete, before the placeholder does.
         let _lock = crate::namespace::name_lock::NameLock::acquire(dir, name)?;
@@ -308,6 +310,15 @@ impl Netns {
     /// `readlink /proc/PID/ns/net` (`net:[INODE]`) and `lsns` show.
     pub fn inode(&self) -> u64 {
         self.id.1
+    }
+
+    /// How errors name this namespace: its name, else `net:[INODE]` as
+    /// `readlink /proc/PID/ns/net` prints it.
+    pub(crate) fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("net:[{}]", self.id.1),
+        }
     }
 }
 

@@ -219,6 +219,24 @@ fn foreign(what: &str) -> String {
     )
 }
 
+/// Removes the owner records of gone processes whose
+/// run-directory entry is missing, as every `Netns::create` does: what
+/// `ip netns del` of a kept namespace leaves once its process has exited
+/// (it removes the namespace, not our record). Cheap: a `readdir` of
+/// `owners/` and an `lstat` per record; only a record without an entry is
+/// read, and only a gone owner's is removed (under its name lock, never
+/// waited for, as the sweep does). A gone owner's entry that is still
+/// there is the next create of its name's, or the sweep's.
+pub(crate) fn sweep_deleted_records(dir: &RunDir) {
+    let missing = |name: &str| matches!(kernel::lstat_type(&dir.path().join(name)), Ok(None));
+    let mut found = Vec::new();
+    for name in names(&owner::owners_dir(dir)).unwrap_or_default() {
+        if validate_name(&name).is_ok() && missing(&name) {
+            sweep_record(dir, &name, false, &mut found);
+        }
+    }
+}
+
 /// Removes the partial records of gone processes (`tmp/`), as every
 /// `Netns::create` does before it writes a record: a process killed
 /// while writing one leaves it there, and nothing else would.

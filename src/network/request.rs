@@ -11,13 +11,10 @@ use crate::error::Result;
 use crate::kernel::netlink::RouteSocket;
 use crate::Netns;
 
-/// How errors name a namespace: its name, else `net:[INODE]` as
-/// `readlink /proc/PID/ns/net` prints it.
+/// How errors name a namespace: its name, else `net:[INODE]`
+/// ([`Netns::label`]).
 pub(crate) fn netns_label(ns: &Netns) -> String {
-    match ns.name() {
-        Some(name) => name.to_owned(),
-        None => format!("net:[{}]", ns.inode()),
-    }
+    ns.label()
 }
 
 /// Runs `f` with a `NETLINK_ROUTE` socket opened on a fresh thread inside

@@ -74,6 +74,7 @@ impl Step {
                 }
                 if *router {
                     ns.set_forwarding(true)?;
+                    net.forwarders.push(name.clone());
                 }
                 net.hosts.push((name.clone(), ns));
             }
@@ -82,6 +83,7 @@ impl Step {
                 na.add_veth(&a.1, nb, &b.1)?;
                 na.set_up(&a.1)?;
                 nb.set_up(&b.1)?;
+                net.plain.push([a.clone(), b.clone()]);
             }
             Step::Carried { a, b, start } => {
                 let carrier = start(
@@ -106,6 +108,7 @@ impl Step {
                 let ns = net.host(host);
                 ns.add_bridge(BRIDGE)?;
                 ns.set_up(BRIDGE)?;
+                net.forwarders.push(host.clone());
             }
             Step::Port { lan, port, member } => {
                 let (switch, ns) = (net.host(lan), net.host(&member.0));
@@ -113,6 +116,8 @@ impl Step {
                 switch.set_master(port, BRIDGE)?;
                 switch.set_up(port)?;
                 ns.set_up(&member.1)?;
+                net.plain
+                    .push([member.clone(), (lan.clone(), port.clone())]);
             }
             Step::Addr { host, link, addr } => {
                 net.host(host).add_addr(link, *addr)?;

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::namespace::rundir::{validate_name, RunDir};
 use crate::network::carried::Start;
 use crate::network::link::validate_link_name;
+use crate::network::owned::OwnedList;
 use crate::network::route::Route;
 // The built topology, where callers have always found it.
 pub use crate::network::built::Network;
@@ -173,9 +174,12 @@ impl Topology {
         }
         let mut net = Network {
             registered: None,
+            owned: OwnedList::default(),
             carried: Vec::new(),
             hosts: Vec::new(),
             addrs: Vec::new(),
+            plain: Vec::new(),
+            forwarders: Vec::new(),
         };
         let total = plan.len();
         for (i, step) in plan.iter().enumerate() {

@@ -29,6 +29,7 @@
 
 pub(crate) mod artifacts;
 mod log;
+mod owned;
 pub(crate) mod private_dir;
 mod ready;
 mod spawner;
@@ -38,6 +39,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 pub use ready::Listening;
 
@@ -56,39 +59,25 @@ impl Netns {
     /// Starts `command` in this network namespace and returns its guard.
     ///
     /// Callable from any thread; the caller never changes namespace. The
-    /// child enters the namespace itself before `exec` (see the module
-    /// "How a child gets into the namespace"), with the caller's user and
-    /// mount namespaces (rootless mode included), in a process group of its
-    /// own. Its stdin is `/dev/null`; its stdout and stderr go to a log file
+    /// child enters the namespace itself before `exec`, with the caller's
+    /// user and mount namespaces (rootless mode included), in a process
+    /// group of its own, and is killed by the kernel if the test process
+    /// dies ("No orphans" in [services](crate::_topic::services)). Its stdin is `/dev/null`; its stdout and stderr go to a log file
     /// of the current test, `<target>/netns-test/<test>/<program>-<pid>.log`
     /// ([`Process::log_path`]), whose last lines a failing `#[netns_test]`
     /// shows. `command` is changed accordingly (stdio, a process group, a
     /// `pre_exec` step) and may be spawned again.
     ///
     /// # Where per-test files go and who can read them
-    /// Process logs, and the captures of `NETNS_TEST_CAPTURE`, go to the
-    /// test's directory under `netns-test/` in the target directory
-    /// (`CARGO_TARGET_DIR`, else the one the test binary was built in),
-    /// with the modes your umask gives, like the rest of the build; run as
-    /// root through the `sudo -E` runner, they are given to the target
-    /// directory's owner. Where the target directory cannot be written (a
-    /// rootless run of a tree built by root, a test binary copied
-    /// elsewhere), they go to the temporary directory (`$TMPDIR`, else
-    /// `/tmp`), into `netns-test-<PROJECT>-uid<UID>` (`PROJECT`: 8 hex
-    /// digits naming the test binary's directory, so two projects do not
-    /// share one; `UID`: your uid, also in rootless mode): a directory that
-    /// is yours alone (0700), holding directories and files that are yours
-    /// alone (0700, 0600), so no other local user can read your processes'
-    /// output or your packets. It is reused only if it is a real directory
-    /// (not a symbolic link), yours, and writable by no one else; if
-    /// another user took the name first, the files go to a fresh directory
-    /// with a random name (`netns-test-<PROJECT>-<16 hex digits>`), which
-    /// failure messages name. Files are always made new
-    /// (`O_CREAT|O_EXCL|O_NOFOLLOW`), never written through a symbolic link
-    /// someone planted. A directory you name yourself
-    /// (`NETNS_TEST_CAPTURE_DIR`, the path given to `Capture::write_pcapng`)
-    /// is your choice: files there get your umask's modes. The layout of a
-    /// test's directory is the crate docs' `files` topic.
+    /// In the test's directory under `netns-test/` in the target directory
+    /// (`CARGO_TARGET_DIR`, else the one the test binary was built in), with
+    /// your umask's modes. Where that cannot be written (a rootless run of
+    /// a tree built by root), under `$TMPDIR/netns-test-<PROJECT>-uid<UID>`:
+    /// a directory that is yours alone (0700, files 0600), reused only if it
+    /// is a real directory, yours, and writable by no one else (else a fresh
+    /// one with a random name), its files made with
+    /// `O_CREAT|O_EXCL|O_NOFOLLOW`. The whole story:
+    /// [files](crate::_topic::files).
     ///
     /// ```no_run
     /// use netns_test::{Listening, Netns};
@@ -96,7 +85,7 @@ impl Netns {
     /// use std::time::Duration;
     ///
     /// let ns = Netns::new()?;
-    /// let mut server = ns.spawn(Command::new("socat").args(["TCP-LISTEN:8080,fork", "EXEC:cat"]))?;
+    /// let server = ns.spawn(Command::new("socat").args(["TCP-LISTEN:8080,fork", "EXEC:cat"]))?;
     /// server.wait_for(Listening::tcp(8080), Duration::from_secs(5))?;
     /// // ... talk to 127.0.0.1:8080 from a thread inside `ns` ...
     /// drop(server); // SIGTERM, a grace period, SIGKILL, reaped
@@ -142,26 +131,23 @@ impl Netns {
             Ok(child) => child,
             Err(e) => {
                 let _ = std::fs::remove_file(&log.path);
-                return Err(fail(&format!("spawn in netns {}", label(self)), e));
+                return Err(fail(&format!("spawn in netns {}", self.label()), e));
             }
         };
-        let log = log.named_after(&short, child.id());
+        let pid = child.id();
+        let log = log.named_after(&short, pid);
         Ok(Process {
-            child,
+            pid,
+            state: Mutex::new(State {
+                child,
+                status: None,
+            }),
             program: short,
             log: log.path,
             netns,
-            status: None,
-            grace: DEFAULT_GRACE,
+            grace: Mutex::new(DEFAULT_GRACE),
             started: Instant::now(),
         })
-    }
-}
-
-fn label(ns: &Netns) -> String {
-    match ns.name() {
-        Some(name) => name.to_owned(),
-        None => format!("net:[{}]", ns.inode()),
     }
 }
 
@@ -172,15 +158,28 @@ fn label(ns: &Netns) -> String {
 /// fixture value that holds it stops it at teardown. If the test process
 /// dies without dropping it, the kernel kills the process
 /// (`PR_SET_PDEATHSIG`; see [`Netns::spawn`]).
+///
+/// Every method takes `&self` (the state is behind a lock), so a process
+/// shared between tests (a fixture's, [`Network::spawn`]'s) can be stopped,
+/// killed or waited for by any of them, from any thread; stopping it again
+/// returns the same status.
+///
+/// `ns.spawn(cmd)?;` alone starts the program and stops it at once: bind
+/// the guard (`let server = ns.spawn(cmd)?;`) for as long as it must run.
+///
+/// [`Network::spawn`]: crate::Network::spawn
 #[derive(Debug)]
+#[must_use = "the process is stopped (SIGTERM, then SIGKILL) when this guard drops: bind it \
+              (`let server = ...`) for as long as it must run, or let a network own it: \
+              `Network::spawn` (stopped when the network drops, a fixture's at teardown)"]
 pub struct Process {
-    child: Child,
+    pid: u32,
+    state: Mutex<State>,
     program: String,
     log: PathBuf,
     /// The namespace, for [`Process::wait_for`]: a socket is opened in it.
     netns: Arc<OwnedFd>,
-    status: Option<ExitStatus>,
-    grace: Duration,
+    grace: Mutex<Duration>,
     /// When `spawn` returned: what "after it was started" counts from.
     started: Instant,
 }
@@ -188,7 +187,7 @@ pub struct Process {
 impl Process {
     /// The process id (also its process group id).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     /// The program's file name, as the log is named.
@@ -208,8 +207,8 @@ impl Process {
 
     /// How long [`Process::stop`] waits between `SIGTERM` and `SIGKILL`
     /// ([`DEFAULT_GRACE`] unless set).
-    pub fn set_grace(&mut self, grace: Duration) -> &mut Self {
-        self.grace = grace;
+    pub fn set_grace(&self, grace: Duration) -> &Self {
+        *self.grace.lock() = grace;
         self
     }
 
@@ -218,12 +217,20 @@ impl Process {
     ///
     /// # Errors
     /// [`Error::Process`] if `waitpid` fails.
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        if self.status.is_some() {
-            return Ok(self.status);
+    pub fn try_wait(&self) -> Result<Option<ExitStatus>> {
+        let mut state = self.state.lock();
+        if state.status.is_some() {
+            return Ok(state.status);
         }
-        match self.child.try_wait() {
-            Ok(Some(status)) => Ok(Some(self.reaped(status))),
+        match state.child.try_wait() {
+            Ok(Some(status)) => {
+                // The leader is reaped: kill what is left of its group (a
+                // worker it started), now, while a remaining member keeps
+                // the group id from being reused. The guard owns the group.
+                state.status = Some(status);
+                let _ = child::signal_group(self.pid, GroupSignal::Kill);
+                Ok(Some(status))
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(self.io_error("waitpid", e)),
         }
@@ -231,21 +238,29 @@ impl Process {
 
     /// Waits for the process to exit by itself and returns its status.
     ///
+    /// Polls ([`Process::try_wait`], pauses from 0.1 ms growing to 10 ms)
+    /// rather than blocking in `waitpid`, so that another thread may
+    /// [`stop`](Process::stop) or [`kill`](Process::kill) the process
+    /// meanwhile.
+    ///
     /// # Errors
     /// [`Error::Process`] if `waitpid` fails.
-    pub fn wait(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = self.status {
-            return Ok(status);
+    pub fn wait(&self) -> Result<ExitStatus> {
+        let mut pause = Duration::from_micros(100);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 3 / 2).min(Duration::from_millis(10));
         }
-        let status = self.child.wait().map_err(|e| self.io_error("waitpid", e))?;
-        Ok(self.reaped(status))
     }
 
     /// `SIGKILL` to the process group, then waits for the process.
     ///
     /// # Errors
     /// [`Error::Process`] if the signal or `waitpid` fails.
-    pub fn kill(&mut self) -> Result<ExitStatus> {
+    pub fn kill(&self) -> Result<ExitStatus> {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
@@ -261,13 +276,13 @@ impl Process {
     ///
     /// # Errors
     /// [`Error::Process`] if a signal or `waitpid` fails.
-    pub fn stop(&mut self) -> Result<ExitStatus> {
+    pub fn stop(&self) -> Result<ExitStatus> {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
         child::signal_group(self.pid(), GroupSignal::Term)
             .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
-        let deadline = Instant::now() + self.grace;
+        let deadline = Instant::now() + *self.grace.lock();
         let mut pause = Duration::from_micros(100);
         while Instant::now() < deadline {
             if let Some(status) = self.try_wait()? {
@@ -293,7 +308,7 @@ impl Process {
     /// [`Error::Process`] if the process exits first (with its exit status
     /// and the tail of its log), or if `timeout` passes (with the tail of its
     /// log); [`Error::Netlink`] if the socket table cannot be read.
-    pub fn wait_for(&mut self, listening: Listening, timeout: Duration) -> Result<()> {
+    pub fn wait_for(&self, listening: Listening, timeout: Duration) -> Result<()> {
         let netns = Arc::clone(&self.netns);
         let mut socket = crate::namespace::thread::on_new_thread(move || {
             crate::kernel::setns_net(netns.as_fd(), None)?;
@@ -333,7 +348,7 @@ impl Process {
     ///
     /// # Errors
     /// As [`Process::wait_for`].
-    pub fn wait_tcp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+    pub fn wait_tcp(&self, port: u16, timeout: Duration) -> Result<()> {
         self.wait_for(Listening::tcp(port), timeout)
     }
 
@@ -341,17 +356,8 @@ impl Process {
     ///
     /// # Errors
     /// As [`Process::wait_for`].
-    pub fn wait_udp(&mut self, port: u16, timeout: Duration) -> Result<()> {
+    pub fn wait_udp(&self, port: u16, timeout: Duration) -> Result<()> {
         self.wait_for(Listening::udp(port), timeout)
-    }
-
-    /// Records the leader's exit, and kills what is left of its group (a
-    /// worker it started): the guard owns the whole group. Signalled now,
-    /// while a remaining member keeps the group id from being reused.
-    fn reaped(&mut self, status: ExitStatus) -> ExitStatus {
-        self.status = Some(status);
-        let _ = child::signal_group(self.pid(), GroupSignal::Kill);
-        status
     }
 
     fn error(&self, message: String) -> Error {
@@ -371,6 +377,13 @@ impl Process {
             errno: child::errno_of(&e),
         }
     }
+}
+
+/// The child and, once reaped, its exit status.
+#[derive(Debug)]
+struct State {
+    child: Child,
+    status: Option<ExitStatus>,
 }
 
 impl Drop for Process {

@@ -285,10 +285,12 @@ fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
     if let Some(first) = kept.first() {
         out.push_str(&format!(
             "netns-test: kept network namespace{} {}; enter with: ip netns exec {first} sh \
-             (or: setns {first} sh); remove with: setns --sweep (after this process exits) or \
-             ip netns del {}",
+             (or: setns {first} sh); remove with: setns --sweep after this process exits (it \
+             also removes the owner record that ip netns del leaves in {}/owners, as does the \
+             next namespace netns-test creates), or: ip netns del {}",
             if kept.len() > 1 { "s" } else { "" },
             kept.join(", "),
+            dir.coordination_dir().display(),
             kept.join(" && ip netns del "),
         ));
     }

@@ -109,7 +109,7 @@ pub fn main() -> ExitCode {
 }
 
 /// `fn main` for a `harness = false` test target: runs every
-/// `#[netns_test]` of the target through the [harness](crate::testing::harness).
+/// `#[netns_test]` of the target through the [harness](crate::harness).
 ///
 /// ```no_run
 /// use netns_test::netns_test;

@@ -1,5 +1,5 @@
-//! The public face of wire links: [`Topology::wire`], [`Network::wire`] and
-//! [`Network::partition`], the [`Wire`] handle and its guards.
+//! The public face of wire links: [`Topology::wire`], [`Network::wire`],
+//! the [`Wire`] handle and its guards.
 
 use std::fmt;
 
@@ -11,7 +11,7 @@ use crate::wire::model::LaneStats;
 
 mod guard;
 use guard::Undo;
-pub use guard::{CarrierGuard, FaultGuard, Partition};
+pub use guard::{CarrierGuard, FaultGuard};
 
 impl Topology {
     /// A link like [`Topology::link`] whose frames this crate carries, so
@@ -68,65 +68,14 @@ impl Network {
             .map(|link| Wire { link, end: 0 })
             .collect()
     }
-
-    /// Cuts every wire link between a host of `side_a` and a host of
-    /// `side_b`, both ways, until the returned guard drops (or
-    /// [`Partition::heal`]).
-    ///
-    /// Plain links ([`Topology::link`]) cannot be cut: a partition across
-    /// one leaves it working, so build the links that may be cut with
-    /// [`Topology::wire`].
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a host the network does not have, a
-    /// host on both sides, or no wire link between the two sides; nothing
-    /// is cut then.
-    pub fn partition(&self, side_a: &[&str], side_b: &[&str]) -> Result<Partition<'_>> {
-        for host in side_a.iter().chain(side_b) {
-            if self.get(host).is_none() {
-                return Err(Error::InvalidArgument {
-                    what: "host",
-                    value: (*host).to_owned(),
-                    reason: "no such host in this network",
-                });
-            }
-        }
-        if let Some(both) = side_a.iter().find(|h| side_b.contains(h)) {
-            return Err(Error::InvalidArgument {
-                what: "host",
-                value: (*both).to_owned(),
-                reason: "on both sides of the partition",
-            });
-        }
-        let mut cuts = Vec::new();
-        for carried in self.carriers() {
-            let Some(link) = carried.carrier.as_any().downcast_ref::<WireLink>() else {
-                continue;
-            };
-            let (ha, hb) = (carried.a.0.as_str(), carried.b.0.as_str());
-            let crosses = (side_a.contains(&ha) && side_b.contains(&hb))
-                || (side_b.contains(&ha) && side_a.contains(&hb));
-            if crosses {
-                cuts.push(Wire { link, end: 0 }.cut());
-            }
-        }
-        if cuts.is_empty() {
-            return Err(Error::InvalidArgument {
-                what: "partition",
-                value: format!("{side_a:?} | {side_b:?}"),
-                reason: "no wire link between the two sides",
-            });
-        }
-        Ok(Partition { cuts })
-    }
 }
 
 /// A handle on a wire link, from one of its ends ([`Network::wire`]).
 #[derive(Clone, Copy)]
 pub struct Wire<'n> {
-    link: &'n WireLink,
+    pub(super) link: &'n WireLink,
     /// 0 if opened from host A's end, 1 from B's.
-    end: usize,
+    pub(super) end: usize,
 }
 
 impl fmt::Debug for Wire<'_> {

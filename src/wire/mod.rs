@@ -16,6 +16,7 @@ pub(crate) mod faults;
 pub(crate) mod handle;
 pub(crate) mod link;
 pub(crate) mod model;
+pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
 pub(crate) mod tap;

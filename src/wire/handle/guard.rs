@@ -1,7 +1,6 @@
 //! The guards of a wire link's changes: [`FaultGuard`] ([`Wire::set`],
-//! [`Wire::cut`]), [`CarrierGuard`] ([`Wire::down`]) and [`Partition`]
-//! ([`Network::partition`](crate::Network::partition)), each undoing its
-//! change when dropped.
+//! [`Wire::cut`]) and [`CarrierGuard`] ([`Wire::down`]), each undoing its
+//! change when dropped (a partition's guard is `wire/partition.rs`'s).
 
 use std::fmt;
 
@@ -92,24 +91,5 @@ impl Drop for CarrierGuard<'_> {
                 eprintln!("netns-test: the carrier of a wire link could not be given back: {e}");
             }
         }
-    }
-}
-
-/// A partition of a network ([`Network::partition`](crate::Network::partition)): healed on drop.
-#[derive(Debug)]
-#[must_use = "the partition is healed when this guard drops"]
-pub struct Partition<'n> {
-    pub(super) cuts: Vec<FaultGuard<'n>>,
-}
-
-impl Partition<'_> {
-    /// Heals the partition (the same as dropping it).
-    pub fn heal(self) {
-        drop(self);
-    }
-
-    /// How many wire links the partition cuts.
-    pub fn links_cut(&self) -> usize {
-        self.cuts.len()
     }
 }
