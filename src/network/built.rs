@@ -22,6 +22,8 @@ pub struct Network {
     pub(crate) carried: Vec<Carried>,
     pub(crate) hosts: Vec<(String, Netns)>,
     pub(crate) addrs: Vec<(String, String, IpNet)>,
+    /// `(host, alias)`: other names of hosts (network/names.rs).
+    pub(crate) aliases: Vec<(String, String)>,
 }
 
 impl Network {

@@ -8,6 +8,7 @@ pub(crate) mod built;
 pub(crate) mod carried;
 pub(crate) mod dump;
 pub(crate) mod link;
+pub(crate) mod names;
 pub(crate) mod registered;
 pub(crate) mod request;
 pub(crate) mod route;

@@ -136,6 +136,10 @@ impl Netns {
         let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(file);
         child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());
+        let etc = self.etc_binds(true);
+        if let Some(etc) = &etc {
+            child::bind_etc_before_exec(command, Arc::clone(&etc.binds));
+        }
         let spawned = spawner::spawn(command);
         // The command keeps its copies of the log fds until it is dropped
         // or reconfigured; ours are no longer needed.
@@ -153,6 +157,7 @@ impl Netns {
             program: short,
             log: log.path,
             netns,
+            etc,
             status: None,
             grace: DEFAULT_GRACE,
             started: Instant::now(),
@@ -181,6 +186,9 @@ pub struct Process {
     log: PathBuf,
     /// The namespace, for [`Process::wait_for`]: a socket is opened in it.
     netns: Arc<OwnedFd>,
+    /// What it sees over `/etc` (a network's names): for readiness
+    /// commands and HTTP threads too.
+    etc: Option<crate::namespace::etc::EtcBinds>,
     status: Option<ExitStatus>,
     grace: Duration,
     /// When `spawn` returned: what "after it was started" counts from.

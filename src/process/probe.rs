@@ -78,7 +78,7 @@ impl Probe {
             Kind::Listening(listening) => {
                 let listening = *listening;
                 if self.diag.is_none() {
-                    self.diag = Some(in_netns(&self.on, DiagSocket::open)?);
+                    self.diag = Some(in_netns(&self.on, false, DiagSocket::open)?);
                 }
                 let socket = self.diag.as_mut().expect("opened above");
                 let locals = socket.local_addrs(listening.transport)?;
@@ -99,7 +99,7 @@ impl Probe {
                 let (url, want) = (url.clone(), *status);
                 let target = parse_url(&url)?;
                 let budget = ATTEMPT.min(deadline.saturating_duration_since(Instant::now()));
-                let got = in_netns(&self.on, move || Ok(http_status(&target, budget)))?;
+                let got = in_netns(&self.on, true, move || Ok(http_status(&target, budget)))?;
                 match got {
                     Ok(code) if want.map_or((200..300).contains(&code), |w| w == code) => Ok(true),
                     Ok(code) => {
@@ -120,6 +120,9 @@ impl Probe {
                         .stderr(Stdio::null());
                     let netns = std::sync::Arc::clone(&self.on.netns);
                     child::enter_netns_before_exec(command, netns, std::process::id());
+                    if let Some(etc) = &self.on.etc {
+                        child::bind_etc_before_exec(command, std::sync::Arc::clone(&etc.binds));
+                    }
                     self.prepared = true;
                 }
                 run_command(command, deadline, &mut self.last)
@@ -129,11 +132,19 @@ impl Probe {
     }
 }
 
-/// `f` on a new thread in the process's network namespace.
-fn in_netns<T: Send>(on: &WaitedOn, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    let netns = &on.netns;
+/// `f` on a new thread in the process's network namespace; `names`: with
+/// the files it sees over `/etc` (a host of a network resolves names).
+fn in_netns<T: Send>(
+    on: &WaitedOn,
+    names: bool,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let (netns, etc) = (&on.netns, on.etc.as_ref().filter(|_| names));
     crate::namespace::thread::on_new_thread(move || {
         crate::kernel::setns_net(netns.as_fd(), None)?;
+        if let Some(etc) = etc {
+            etc.enter()?;
+        }
         f()
     })
 }

@@ -283,6 +283,7 @@ impl Process {
     fn waited_on(&self) -> WaitedOn {
         WaitedOn {
             netns: Arc::clone(&self.netns),
+            etc: self.etc.clone(),
             log: self.log.clone(),
         }
     }
@@ -312,5 +313,6 @@ impl Process {
 /// on another thread ([`Process::wait_async`]).
 pub(crate) struct WaitedOn {
     pub(crate) netns: Arc<OwnedFd>,
+    pub(crate) etc: Option<crate::namespace::etc::EtcBinds>,
     pub(crate) log: std::path::PathBuf,
 }
