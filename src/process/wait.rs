@@ -13,7 +13,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+#[cfg(any(doc, feature = "tokio"))]
+use crate::error::Error;
+use crate::error::Result;
 use crate::process::probe::Probe;
 use crate::process::{log, Listening, Process};
 
