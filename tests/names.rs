@@ -242,3 +242,30 @@ fn a_bad_alias_is_refused_and_builds_nothing() {
         assert!(err.contains(&format!("alias {alias}")), "{err}");
     }
 }
+
+/// A program spawned in a named namespace sees `/etc/netns/NAME/*` over
+/// `/etc`, as `ip netns exec NAME` shows them; the host's files stay.
+#[test]
+fn a_named_namespace_spawns_with_its_etc_netns_files() {
+    if common::is_rootless() {
+        // /etc/netns is root's: nobody cannot write the file to bind.
+        eprintln!("skipped: rootless mode cannot write /etc/netns");
+        return;
+    }
+    let hosts_before = std::fs::read("/etc/hosts").unwrap();
+    let name = common::unique("nt-etc");
+    let dir = std::path::Path::new("/etc/netns").join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts"), "203.0.113.9 special.example.test\n").unwrap();
+    let ns = Netns::create(&name).unwrap();
+    let mut getent = ns
+        .spawn(Command::new("getent").args(["hosts", "special.example.test"]))
+        .unwrap();
+    let status = getent.wait().unwrap();
+    let out = std::fs::read_to_string(getent.log_path()).unwrap();
+    drop(ns);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(status.success(), "{status}: {out}");
+    assert!(out.starts_with("203.0.113.9"), "{out}");
+    assert_eq!(std::fs::read("/etc/hosts").unwrap(), hosts_before);
+}
