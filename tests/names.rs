@@ -269,3 +269,19 @@ fn a_named_namespace_spawns_with_its_etc_netns_files() {
     assert!(out.starts_with("203.0.113.9"), "{out}");
     assert_eq!(std::fs::read("/etc/hosts").unwrap(), hosts_before);
 }
+
+/// A killed test process drops nothing: the next build removes the files
+/// of networks whose process is gone.
+#[netns_test]
+fn a_build_removes_the_files_a_killed_process_left() {
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let left = std::env::temp_dir().join(format!("netns-test-etc-{pid}-00000000000000aa"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("hosts"), "192.0.2.2 server\n").unwrap();
+    let net = lab("192.0.2.2", "2001:db8:1::2");
+    assert!(!left.exists(), "{} left behind", left.display());
+    let mine = net.etc_dir().unwrap();
+    assert!(mine.join("hosts").is_file());
+}

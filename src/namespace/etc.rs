@@ -42,10 +42,13 @@ impl EtcFiles {
     /// temporary directory: made with `mkdir(0700)` (never an existing
     /// one), files with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0644 (a
     /// program that drops privileges still reads them through the bind).
+    /// First removes such directories of processes that are gone (a
+    /// `SIGKILL`ed test process drops nothing).
     ///
     /// # Errors
     /// [`Error::Sys`] naming `mkdir`, `open` or `write` and the path.
     pub(crate) fn write(files: &[(&str, String)]) -> Result<EtcFiles> {
+        sweep_gone(&std::env::temp_dir());
         let name = format!(
             "netns-test-etc-{}-{:016x}",
             std::process::id(),
@@ -76,6 +79,24 @@ impl EtcFiles {
     /// The directory the files are in.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// Removes each `netns-test-etc-PID-*` directory of `tmp` whose process is
+/// gone (no `/proc/PID`): what killed runs left. A directory of another
+/// user stays (its 0700 mode keeps us out).
+fn sweep_gone(tmp: &Path) {
+    for entry in kernel::dir_entries(tmp).unwrap_or_default() {
+        let Some(name) = entry.to_str() else { continue };
+        let pid = name
+            .strip_prefix("netns-test-etc-")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if matches!(kernel::proc_stat(pid), Ok(None)) {
+                let _ = std::fs::remove_dir_all(tmp.join(name));
+            }
+        }
     }
 }
 
