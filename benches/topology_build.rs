@@ -57,3 +57,34 @@ fn test_in_built_fixture(bencher: divan::Bencher) {
 fn test_in_new_namespace() {
     run_test(TestOptions::default(), || {});
 }
+
+static NAMED_LAB: Fixture<Network> = Fixture::new("nt-bench-names", || three_hosts().build());
+
+/// `Netns::run` of an empty closure in a host of a network: the thread
+/// also unshares a mount namespace and binds the network's hosts file,
+/// resolv.conf and nsswitch.conf over /etc.
+#[divan::bench]
+fn run_in_a_network_host(bencher: divan::Bencher) {
+    let client = NAMED_LAB.get().unwrap().host("client");
+    bencher.bench(|| client.run(|| {}).unwrap());
+}
+
+/// `Netns::run` of an empty closure in a plain namespace: no mount work.
+#[divan::bench]
+fn run_in_a_plain_namespace(bencher: divan::Bencher) {
+    let ns = netns_test::Netns::new().unwrap();
+    bencher.bench(|| ns.run(|| {}).unwrap());
+}
+
+/// `getaddrinfo("server")` from a `run` thread of a host (the thread's
+/// cost included): what a test pays to reach a host by name.
+#[divan::bench]
+fn resolve_by_name_in_a_network_host(bencher: divan::Bencher) {
+    use std::net::ToSocketAddrs;
+    let client = NAMED_LAB.get().unwrap().host("client");
+    bencher.bench(|| {
+        client
+            .run(|| ("server", 80).to_socket_addrs().unwrap().count())
+            .unwrap()
+    });
+}

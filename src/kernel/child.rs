@@ -65,6 +65,52 @@ pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>
     }
 }
 
+/// Makes the child of `command`, between `fork` and `exec` (after
+/// [`enter_netns_before_exec`]'s steps):
+/// 1. `unshare(CLONE_NEWNS)`: a mount namespace of its own;
+/// 2. `mount("", "/", NULL, MS_SLAVE|MS_REC, NULL)`: its mounts never
+///    reach the host's mount namespace;
+/// 3. `mount(src, dst, NULL, MS_BIND, NULL)` for each pair of `binds`, in
+///    order (a later bind on the same `dst` shows on top); a `dst` that
+///    does not exist (`ENOENT`) is skipped.
+///
+/// The paths are C strings made before the fork: nothing here allocates
+/// (ARCHITECTURE.md 4.13).
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
+/// - [mount(2)](https://man7.org/linux/man-pages/man2/mount.2.html)
+/// - [mount_namespaces(7)](https://man7.org/linux/man-pages/man7/mount_namespaces.7.html)
+pub(crate) fn bind_etc_before_exec(
+    command: &mut Command,
+    binds: Arc<[(std::ffi::CString, std::ffi::CString)]>,
+) {
+    use rustix::mount::MountPropagationFlags;
+    // SAFETY: as in `enter_netns_before_exec`: raw syscalls only (unshare,
+    // mount), on C strings and a slice made before the fork; an errno
+    // becomes an `io::Error` without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            // CLONE_NEWNS implies CLONE_FS, not CLONE_FILES; the child is
+            // single-threaded anyway.
+            rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS)
+                .map_err(errno_to_io)?;
+            rustix::mount::mount_change(
+                c"/",
+                MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+            )
+            .map_err(errno_to_io)?;
+            for (src, dst) in binds.iter() {
+                match rustix::mount::mount_bind(src.as_c_str(), dst.as_c_str()) {
+                    Ok(()) | Err(Errno::NOENT) => {}
+                    Err(e) => return Err(errno_to_io(e)),
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// `setns(open("/proc/self/ns/net"), CLONE_NEWNET)`: moves the calling
 /// thread into the *main thread's* network namespace (`/proc/self` on
 /// purpose: it names the thread-group leader, proc(5)). `EPERM` in rootless

@@ -3,6 +3,7 @@
 //! `ip netns exec` does to a thread (ARCHITECTURE.md 1).
 
 pub(crate) mod crash_points;
+pub(crate) mod etc;
 pub(crate) mod exec;
 pub(crate) mod keep;
 pub(crate) mod leftover;

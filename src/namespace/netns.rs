@@ -51,6 +51,8 @@ pub struct Netns {
     /// Unmount and unlink `path` when dropped: set for namespaces this handle
     /// created by name, cleared by [`Netns::keep`].
     remove_on_drop: bool,
+    /// A network host's files over `/etc` (namespace/etc.rs), for `run`.
+    pub(super) etc: Option<std::sync::Arc<crate::namespace::etc::EtcFiles>>,
 }
 
 impl Netns {
@@ -189,6 +191,7 @@ impl Netns {
             name,
             path,
             remove_on_drop: false,
+            etc: None,
         })
     }
 
@@ -203,6 +206,13 @@ impl Netns {
     ///
     /// A panic in `f` resumes in the caller with its original payload.
     ///
+    /// In a host of a [`Network`](crate::Network), the thread also gets a
+    /// mount namespace of its own with the network's `/etc/hosts` (every
+    /// host by name), `resolv.conf` and `nsswitch.conf` bound over the
+    /// host's (see the crate docs' `topology` topic, "Names"); this costs
+    /// the thread an `unshare(CLONE_NEWNS)` and three bind mounts
+    /// (`benches/README.md`). Other namespaces pay nothing.
+    ///
     /// # Errors
     /// [`Error::Sys`] naming `setns(CLONE_NEWNET)` (`EPERM` without
     /// `CAP_SYS_ADMIN`); [`Error::Spawn`]. `f` has not run if an error is
@@ -214,8 +224,12 @@ impl Netns {
     {
         let fd = self.fd.as_fd();
         let path = self.path.as_deref();
+        let etc = self.etc_binds(false);
         explain(on_new_thread(move || {
             kernel::setns_net(fd, path)?;
+            if let Some(etc) = etc {
+                etc.enter()?;
+            }
             Ok(f())
         }))
     }

@@ -32,4 +32,6 @@ pub struct Network {
     /// The hosts that pass traffic between their links: routers and LAN
     /// hosts (their bridge), as declared.
     pub(crate) forwarders: Vec<String>,
+    /// `(host, alias)`: other names of hosts (network/names.rs).
+    pub(crate) aliases: Vec<(String, String)>,
 }

@@ -9,6 +9,7 @@ pub(crate) mod carried;
 pub(crate) mod dump;
 mod hosts;
 pub(crate) mod link;
+pub(crate) mod names;
 pub(crate) mod owned;
 pub(crate) mod registered;
 pub(crate) mod request;

@@ -23,7 +23,7 @@ pub(crate) fn with_route_socket<T: Send>(
     ns: &Netns,
     f: impl FnOnce(&mut RouteSocket) -> Result<T> + Send,
 ) -> Result<T> {
-    ns.run(|| f(&mut RouteSocket::open()?))?
+    ns.run_bare(|| f(&mut RouteSocket::open()?))?
 }
 
 /// The interface index of `name`, for a request that needs one; a failure

@@ -51,7 +51,7 @@ impl Netns {
     /// proc(5) (`/proc/sys/net`), sysctl(8).
     pub fn sysctl(&self, key: &str) -> Result<String> {
         let path = sysctl_path(key)?;
-        self.run(|| kernel::read_sysctl(&path))?
+        self.run_bare(|| kernel::read_sysctl(&path))?
     }
 
     /// Writes `value` to the sysctl `key` of this namespace, as
@@ -70,7 +70,7 @@ impl Netns {
     #[doc(alias = "sysctl -w")]
     pub fn set_sysctl(&self, key: &str, value: &str) -> Result<()> {
         let path = sysctl_path(key)?;
-        self.run(|| kernel::write_sysctl(&path, value))?
+        self.run_bare(|| kernel::write_sysctl(&path, value))?
     }
 
     /// Makes this namespace a router, or stops it being one: IPv4 and IPv6
@@ -106,7 +106,7 @@ impl Netns {
         let value = if on { "1" } else { "0" };
         let v4 = sysctl_path("net.ipv4.ip_forward")?;
         let v6 = sysctl_path("net.ipv6.conf.all.forwarding")?;
-        self.run(|| {
+        self.run_bare(|| {
             kernel::write_sysctl(&v4, value)?;
             match kernel::write_sysctl(&v6, value) {
                 Err(e) if e.errno() == Some(rustix::io::Errno::NOENT) => Ok(()),

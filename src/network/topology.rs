@@ -57,6 +57,7 @@ pub struct Topology {
     lans: Vec<(String, Vec<(String, String)>)>,
     addrs: Vec<(String, String, String)>,
     routes: Vec<(String, String, String)>,
+    aliases: Vec<(String, String)>,
     prefix: Option<String>,
 }
 
@@ -142,6 +143,15 @@ impl Topology {
         self
     }
 
+    /// Another name of `host` in every host's `/etc/hosts`
+    /// (`"db.example.test"`): it resolves to the host's addresses, as the
+    /// host's own name does (network/names.rs; the `topology` topic,
+    /// "Names").
+    pub fn alias(mut self, host: &str, name: &str) -> Topology {
+        self.aliases.push((host.to_owned(), name.to_owned()));
+        self
+    }
+
     /// Makes the hosts named namespaces, `PREFIX-PID-HOST` in the run
     /// directory, visible to `ip netns list` and `ip netns exec`. The process
     /// id keeps two test processes that build the same topology at once
@@ -180,6 +190,7 @@ impl Topology {
             addrs: Vec::new(),
             plain: Vec::new(),
             forwarders: Vec::new(),
+            aliases: self.aliases.clone(),
         };
         let total = plan.len();
         for (i, step) in plan.iter().enumerate() {
@@ -189,6 +200,10 @@ impl Topology {
                     source: Box::new(source),
                 })?;
         }
+        crate::network::names::attach(&mut net).map_err(|source| Error::Topology {
+            step: "host names (/etc/hosts of the network)".to_owned(),
+            source: Box::new(source),
+        })?;
         if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
             on_build(&net);
         }
@@ -288,6 +303,13 @@ impl Topology {
                 link: link.clone(),
                 addr: net,
             });
+        }
+        for (i, (host, alias)) in self.aliases.iter().enumerate() {
+            let what = format!("alias {alias} of {host}");
+            known(host, &what)?;
+            let taken = hosts.contains(&alias.as_str())
+                || self.aliases[..i].iter().any(|(_, a)| a == alias);
+            crate::network::names::check_alias(alias, taken).map_err(|e| invalid(what, e))?;
         }
         for (host, dest, via) in &self.routes {
             let what = format!("route {dest} via {via} on {host}");

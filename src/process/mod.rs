@@ -31,8 +31,10 @@ pub(crate) mod artifacts;
 mod log;
 mod owned;
 pub(crate) mod private_dir;
+mod probe;
 mod ready;
 mod spawner;
+mod wait;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -43,12 +45,12 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 pub use ready::Listening;
+pub use wait::Ready;
 
 pub(crate) use log::failure_report;
 
 use crate::error::{Error, Result};
 use crate::kernel::child::{self as child, GroupSignal};
-use crate::kernel::sock_diag::DiagSocket;
 use crate::Netns;
 
 /// How long [`Process::stop`] (and the guard's drop) waits after `SIGTERM`
@@ -123,6 +125,10 @@ impl Netns {
         let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(file);
         child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());
+        let etc = self.etc_binds(true);
+        if let Some(etc) = &etc {
+            child::bind_etc_before_exec(command, Arc::clone(&etc.binds));
+        }
         let spawned = spawner::spawn(command);
         // The command keeps its copies of the log fds until it is dropped
         // or reconfigured; ours are no longer needed.
@@ -145,6 +151,7 @@ impl Netns {
             program: short,
             log: log.path,
             netns,
+            etc,
             grace: Mutex::new(DEFAULT_GRACE),
             started: Instant::now(),
         })
@@ -179,6 +186,9 @@ pub struct Process {
     log: PathBuf,
     /// The namespace, for [`Process::wait_for`]: a socket is opened in it.
     netns: Arc<OwnedFd>,
+    /// What it sees over `/etc` (a network's names): for readiness
+    /// commands and HTTP threads too.
+    etc: Option<crate::namespace::etc::EtcBinds>,
     grace: Mutex<Duration>,
     /// When `spawn` returned: what "after it was started" counts from.
     started: Instant,
@@ -304,44 +314,15 @@ impl Process {
     /// The table is the namespace's, not the process's: a socket of another
     /// process in the same namespace counts too.
     ///
+    /// The same wait as [`Process::wait_until`] with [`Ready::tcp`] and
+    /// the like, which also waits for log lines, HTTP answers, commands.
+    ///
     /// # Errors
     /// [`Error::Process`] if the process exits first (with its exit status
     /// and the tail of its log), or if `timeout` passes (with the tail of its
     /// log); [`Error::Netlink`] if the socket table cannot be read.
     pub fn wait_for(&self, listening: Listening, timeout: Duration) -> Result<()> {
-        let netns = Arc::clone(&self.netns);
-        let mut socket = crate::namespace::thread::on_new_thread(move || {
-            crate::kernel::setns_net(netns.as_fd(), None)?;
-            DiagSocket::open()
-        })?;
-        let start = Instant::now();
-        // Grows by half each time: a server that listens after t is seen
-        // by about 1.5 t, not 2 t.
-        let mut pause = Duration::from_micros(500);
-        loop {
-            if let Some(status) = self.try_wait()? {
-                return Err(self.error(format!(
-                    "exited ({status}) {:.0?} after it was started, before {listening} in its \
-                     network namespace\n{}",
-                    self.started.elapsed(),
-                    log::show_tail(&self.log, log::TAIL_LINES)
-                )));
-            }
-            let locals = socket.local_addrs(listening.transport)?;
-            if locals.iter().any(|local| listening.matches(local)) {
-                return Ok(());
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= timeout {
-                return Err(self.error(format!(
-                    "still running, but {listening} did not appear in its network namespace \
-                     within {timeout:?}\n{}",
-                    log::show_tail(&self.log, log::TAIL_LINES)
-                )));
-            }
-            std::thread::sleep(pause.min(timeout - elapsed));
-            pause = (pause * 3 / 2).min(Duration::from_millis(20));
-        }
+        self.wait_until(listening.into(), timeout)
     }
 
     /// [`Process::wait_for`] a TCP socket listening on `port`, any address.

@@ -276,7 +276,7 @@ fn keep(host: &str, fixture: Option<FixtureRef>) -> String {
             continue;
         }
         let name = kept_name(&test, &other);
-        match ns.run(|| keep_current(dir, &name)) {
+        match ns.run_bare(|| keep_current(dir, &name)) {
             Ok(Ok(name)) => kept.push(name),
             Ok(Err(e)) | Err(e) => failed.push(format!("{other}: {e}")),
         }

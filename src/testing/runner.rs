@@ -279,7 +279,9 @@ where
     match opts.host {
         Some(host) => fixture
             .host_netns(host)?
-            .run(move || body::<R>(host, Some(fixture), opts.should_panic, f)),
+            // Bare: a failed body's namespace is kept from this thread, by
+            // a bind mount that must reach the host's mount namespace.
+            .run_bare(move || body::<R>(host, Some(fixture), opts.should_panic, f)),
         None => {
             fixture.build()?;
             run_anonymous(f, opts.should_panic)
