@@ -461,6 +461,10 @@ mod tests {
 
     impl Drop for TempRunDir {
         fn drop(&mut self) {
+            // A test that failed may leave a namespace mounted here.
+            for name in names(self.dir.path()) {
+                let _ = kernel::unmount_all_nofollow(&self.entry(&name));
+            }
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
@@ -626,6 +630,22 @@ mod tests {
         }
         assert_eq!(names(t.dir.path()), ["full", "link"]);
         assert_eq!(std::fs::read(t.entry("full")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_mounted_namespace_is_no_placeholder_and_is_removed_with_every_mount() {
+        let t = TempRunDir::new("mounted");
+        let entry = t.entry("ns");
+        std::fs::write(&entry, "").unwrap();
+        for _ in 0..2 {
+            kernel::bind_mount(Path::new("/proc/self/ns/net"), &entry).unwrap();
+        }
+        assert_eq!(inspect(&entry).unwrap(), Entry::Mounted);
+        assert_eq!(remove_entry(&entry).unwrap(), (Entry::Mounted, 2));
+        assert_eq!(inspect(&entry).unwrap(), Entry::Missing);
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let root = t.root.to_string_lossy();
+        assert!(!mountinfo.contains(&*root), "{mountinfo}");
     }
 
     #[test]

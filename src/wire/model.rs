@@ -417,6 +417,17 @@ mod tests {
     }
 
     #[test]
+    fn the_default_queue_holds_64_kib() {
+        let mut lane = Lane::new(Faults::new().rate_bits_per_sec(8000), 1);
+        let t0 = Instant::now();
+        for _ in 0..65 {
+            lane.admit(vec![0; 1024], t0);
+        }
+        assert_eq!(lane.stats.queue_drops, 1);
+        assert_eq!(departures(&mut lane).len(), 64);
+    }
+
+    #[test]
     fn duplicates_are_exact_copies() {
         let mut lane = Lane::new(Faults::new().duplicate(1.0), 1);
         let t0 = Instant::now();
