@@ -240,6 +240,7 @@ mod tests {
         }
         while let Some(f) = lane.due(t0 + Duration::from_secs(3600)) {
             out.push(u32::from_be_bytes(f[20..24].try_into().unwrap()));
+            assert!(out.len() <= 2 * n as usize, "more frames out than in");
         }
         out
     }
@@ -308,6 +309,10 @@ mod tests {
         let mut out = Vec::new();
         while let Some(at) = lane.next_due() {
             out.push((at, lane.due(at).expect("due at its next_due")));
+            assert!(
+                out.len() as u64 <= 2 * lane.stats.frames,
+                "more out than in"
+            );
         }
         out
     }
