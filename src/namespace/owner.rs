@@ -402,9 +402,288 @@ mod tests {
             "netns-test-owner 1 pid=1  start=1\n",
             "netns-test-owner 1 start=1 pid=1\n",
             "\u{0}\u{1}binary",
+            "netns-test-owner 1 pid=+1 start=1\n",
+            "netns-test-owner 1 pid=1 start=+1\n",
+            "netns-test-owner 1 pid= start=1\n",
+            "netns-test-owner 1 pid=1 start=\n",
+            "netns-test-owner 1 pid=4294967296 start=1\n",
+            "netns-test-owner 1 pid=1 start=000000000000000000001\n",
+            "netns-test-owner 1 pid=1 start=18446744073709551616\n",
+            "netns-test-owner-x 1 pid=1 start=1\n",
+            "netns-test-owner pid=1 start=1\n",
         ] {
             assert_eq!(Owner::parse(bad), None, "{bad:?}");
         }
+        for (good, pid, start_time) in [
+            ("pid=4294967295 start=00000000000000000001", u32::MAX, 1),
+            ("pid=1 start=18446744073709551615", 1, u64::MAX),
+            ("pid=007 start=0", 7, 0),
+        ] {
+            let text = format!("netns-test-owner 1 {good}\n");
+            assert_eq!(
+                Owner::parse(&text),
+                Some(Owner { pid, start_time }),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// A run directory of the test's own under the temporary directory
+    /// (never the host's `/run/netns`), removed with the coordination
+    /// directory beside it when dropped, failed assertion or not.
+    struct TempRunDir {
+        root: PathBuf,
+        dir: RunDir,
+    }
+
+    impl TempRunDir {
+        fn new(test: &str) -> TempRunDir {
+            let root = std::env::temp_dir().join(format!(
+                "netns-test-unit-owner-{}-{test}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(root.join("netns")).unwrap();
+            let dir = RunDir::new(root.join("netns"));
+            TempRunDir { root, dir }
+        }
+
+        fn entry(&self, name: &str) -> PathBuf {
+            self.dir.entry(name).unwrap()
+        }
+
+        /// Writes `text` as NAME's record, as some process would have.
+        fn record(&self, name: &str, text: &str) {
+            std::fs::create_dir_all(owners_dir(&self.dir)).unwrap();
+            std::fs::write(record_path(&self.dir, name), text).unwrap();
+        }
+    }
+
+    impl Drop for TempRunDir {
+        fn drop(&mut self) {
+            // A test that failed may leave a namespace mounted here.
+            for name in names(self.dir.path()) {
+                let _ = kernel::unmount_all_nofollow(&self.entry(&name));
+            }
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// This process with another start time: a process that is gone.
+    fn gone() -> Owner {
+        let me = Owner::me().unwrap();
+        Owner {
+            start_time: me.start_time + 1,
+            ..me
+        }
+    }
+
+    #[test]
+    fn records_live_beside_the_run_directory() {
+        let dir = RunDir::new("/x/netns");
+        assert_eq!(owners_dir(&dir), Path::new("/x/netns-test/owners"));
+        assert_eq!(locks_dir(&dir), Path::new("/x/netns-test/locks"));
+        assert_eq!(tmp_dir(&dir), Path::new("/x/netns-test/tmp"));
+        assert_eq!(record_path(&dir, "n"), Path::new("/x/netns-test/owners/n"));
+    }
+
+    #[test]
+    fn a_record_is_written_whole_and_forgotten_by_its_owner_only() {
+        let t = TempRunDir::new("write");
+        let me = Owner::me().unwrap();
+        assert_eq!(read(&t.dir, "a").unwrap(), None);
+        write(&t.dir, "a").unwrap();
+        let text = std::fs::read_to_string(record_path(&t.dir, "a")).unwrap();
+        assert_eq!(text, me.encode());
+        assert_eq!(read(&t.dir, "a").unwrap(), Some(Record::Owner(me)));
+        assert_eq!(names(&tmp_dir(&t.dir)), [""; 0], "renamed, not copied");
+        assert_eq!(names(t.dir.path()), [""; 0], "nothing in the run directory");
+        // Another process's record, and garbage, stay.
+        t.record("b", &gone().encode());
+        t.record("c", "1234\n");
+        for name in ["b", "c", "missing"] {
+            forget_mine(&t.dir, name);
+        }
+        assert_eq!(read(&t.dir, "b").unwrap(), Some(Record::Owner(gone())));
+        assert_eq!(
+            read(&t.dir, "c").unwrap(),
+            Some(Record::Garbage("1234\n".into()))
+        );
+        forget_mine(&t.dir, "a");
+        assert_eq!(names(&owners_dir(&t.dir)), ["b", "c"]);
+    }
+
+    #[test]
+    fn what_this_crate_does_not_write_is_garbage() {
+        let t = TempRunDir::new("garbage");
+        t.record("empty", "");
+        t.record("long", &"x".repeat(100));
+        std::fs::create_dir(record_path(&t.dir, "dir")).unwrap();
+        t.record("real", &Owner::me().unwrap().encode());
+        std::os::unix::fs::symlink("real", record_path(&t.dir, "link")).unwrap();
+        let garbage = |name| match read(&t.dir, name).unwrap() {
+            Some(Record::Garbage(what)) => what,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(garbage("empty"), "");
+        assert_eq!(garbage("long"), "x".repeat(80));
+        assert!(garbage("dir").contains("not a file"), "{}", garbage("dir"));
+        assert!(
+            garbage("link").contains("not a file"),
+            "{}",
+            garbage("link")
+        );
+    }
+
+    #[test]
+    fn claim_takes_a_free_name_or_a_gone_owners_never_a_live_ones() {
+        let t = TempRunDir::new("claim");
+        let me = Record::Owner(Owner::me().unwrap());
+        let taken = |name: &str| match claim(&t.dir, name, &t.entry(name)) {
+            Err(Error::AlreadyExists { path }) => assert_eq!(path, t.entry(name)),
+            other => panic!("{name}: {other:?}"),
+        };
+        let leftover = |name: &str, path: PathBuf| match claim(&t.dir, name, &t.entry(name)) {
+            Err(Error::Leftover { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("{name}: {other:?}"),
+        };
+        // Free: this process's record, no entry yet.
+        claim(&t.dir, "free", &t.entry("free")).unwrap();
+        assert_eq!(read(&t.dir, "free").unwrap(), Some(me.clone()));
+        // A live owner's (this process's): taken, its placeholder kept.
+        std::fs::write(t.entry("live"), "").unwrap();
+        t.record("live", &Owner::me().unwrap().encode());
+        taken("live");
+        assert!(t.entry("live").exists());
+        // A gone owner's: its placeholder and record removed, ours written.
+        std::fs::write(t.entry("gone"), "").unwrap();
+        t.record("gone", &gone().encode());
+        claim(&t.dir, "gone", &t.entry("gone")).unwrap();
+        assert!(!t.entry("gone").exists());
+        assert_eq!(read(&t.dir, "gone").unwrap(), Some(me.clone()));
+        // A gone owner's entry that is not a placeholder: left, both.
+        std::fs::write(t.entry("full"), "data").unwrap();
+        t.record("full", &gone().encode());
+        leftover("full", t.entry("full"));
+        assert_eq!(std::fs::read(t.entry("full")).unwrap(), b"data");
+        assert_eq!(read(&t.dir, "full").unwrap(), Some(Record::Owner(gone())));
+        // Garbage: the error names the record; nothing touched.
+        std::fs::write(t.entry("junk"), "").unwrap();
+        t.record("junk", "junk");
+        leftover("junk", record_path(&t.dir, "junk"));
+        assert!(t.entry("junk").exists());
+        // No record but an entry (`ip netns add`): taken, no record.
+        std::fs::write(t.entry("ip"), "").unwrap();
+        taken("ip");
+        assert!(t.entry("ip").exists());
+        assert_eq!(read(&t.dir, "ip").unwrap(), None);
+    }
+
+    #[test]
+    fn inspect_tells_placeholders_from_what_this_crate_never_makes() {
+        let t = TempRunDir::new("inspect");
+        std::fs::write(t.entry("empty"), "").unwrap();
+        std::fs::write(t.entry("full"), "x").unwrap();
+        std::fs::create_dir(t.entry("dir")).unwrap();
+        std::os::unix::fs::symlink("empty", t.entry("link")).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(t.entry("socket")).unwrap();
+        for (name, want) in [
+            ("missing", Entry::Missing),
+            ("empty", Entry::Placeholder),
+            ("full", Entry::Foreign("a regular file with content")),
+            ("dir", Entry::Foreign("a directory")),
+            ("link", Entry::Foreign("a symbolic link")),
+            ("socket", Entry::Foreign("a special file")),
+        ] {
+            assert_eq!(inspect(&t.entry(name)).unwrap(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn remove_entry_removes_placeholders_only() {
+        let t = TempRunDir::new("remove-entry");
+        std::fs::write(t.entry("empty"), "").unwrap();
+        std::fs::write(t.entry("full"), "x").unwrap();
+        std::os::unix::fs::symlink("empty", t.entry("link")).unwrap();
+        let removed = remove_entry(&t.entry("empty")).unwrap();
+        assert_eq!(removed, (Entry::Placeholder, 0));
+        assert_eq!(
+            remove_entry(&t.entry("empty")).unwrap(),
+            (Entry::Missing, 0)
+        );
+        for name in ["full", "link"] {
+            match remove_entry(&t.entry(name)) {
+                Err(Error::Leftover { path, .. }) => assert_eq!(path, t.entry(name)),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(names(t.dir.path()), ["full", "link"]);
+        assert_eq!(std::fs::read(t.entry("full")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_mounted_namespace_is_no_placeholder_and_is_removed_with_every_mount() {
+        let t = TempRunDir::new("mounted");
+        let entry = t.entry("ns");
+        std::fs::write(&entry, "").unwrap();
+        for _ in 0..2 {
+            kernel::bind_mount(Path::new("/proc/self/ns/net"), &entry).unwrap();
+        }
+        assert_eq!(inspect(&entry).unwrap(), Entry::Mounted);
+        assert_eq!(remove_entry(&entry).unwrap(), (Entry::Mounted, 2));
+        assert_eq!(inspect(&entry).unwrap(), Entry::Missing);
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let root = t.root.to_string_lossy();
+        assert!(!mountinfo.contains(&*root), "{mountinfo}");
+    }
+
+    #[test]
+    fn remove_record_removes_it_gone_already_or_not() {
+        let t = TempRunDir::new("remove-record");
+        write(&t.dir, "a").unwrap();
+        remove_record(&t.dir, "a").unwrap();
+        assert_eq!(read(&t.dir, "a").unwrap(), None);
+        remove_record(&t.dir, "a").unwrap();
+        // Not a file: the error names the path, and it stays.
+        let path = record_path(&t.dir, "dir");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        let err = remove_record(&t.dir, "dir").unwrap_err();
+        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        assert!(path.join("x").exists());
+    }
+
+    #[test]
+    fn a_child_is_alive_until_it_exits_and_gone_before_it_is_reaped() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start_time = proc_stat(pid).unwrap().unwrap().start_time;
+        let owner = Owner { pid, start_time };
+        assert!(!owner.is_gone());
+        child.kill().unwrap();
+        // A zombie until waited for: gone already.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !proc_stat(pid).unwrap().unwrap().has_exited() {
+            assert!(std::time::Instant::now() < deadline, "{pid} did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let gone = owner.is_gone();
+        child.wait().unwrap();
+        assert!(gone);
+        assert!(owner.is_gone());
     }
 
     #[test]

@@ -214,4 +214,16 @@ mod tests {
         assert_eq!(scan(b"NETNS_TEST_ROOTLESS=0123456789abcdefg\0", 5), None);
         assert_eq!(scan(b"", 1), None);
     }
+
+    #[test]
+    fn environ_scan_matches_the_key_byte_by_byte() {
+        // Keys of the same length (19 bytes) are other variables.
+        let env = b"XDG_SESSION_DESKTOP=gnome\0NETNS_TEST_ROOTLESX=2\0\
+                    NETNS_TEST_ROOTLESS=1\0";
+        for chunk in 1..env.len() {
+            assert_eq!(scan(env, chunk).as_deref(), Some(&b"1"[..]), "{chunk}");
+        }
+        assert_eq!(scan(b"XDG_SESSION_DESKTOP=gnome\0", 7), None);
+        assert_eq!(scan(b"ANETNS_TEST_ROOTLESS=1\0", 7), None);
+    }
 }
