@@ -479,6 +479,47 @@ fn demo_fails_without_faults() {
     panic!("failing on purpose without faults");
 }
 
+/// Fails with faults whose seed it pinned (`Faults::seed`).
+#[netns_test]
+fn demo_fails_with_a_pinned_seed() {
+    if std::env::var_os(DEMO_ENV).is_none() {
+        return;
+    }
+    let net = pair();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _loss = wire
+        .set(Direction::Both, Faults::new().loss(0.2).seed(42))
+        .unwrap();
+    panic!("failing on purpose with a pinned seed");
+}
+
+/// A test that pinned its seed is not told a seed it did not use: the
+/// line says it pinned its seeds and how to re-run it.
+#[test]
+fn a_pinned_seed_is_named_as_pinned_not_replaced() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "demo_fails_with_a_pinned_seed", "--nocapture"])
+        .env(DEMO_ENV, "1")
+        .env_remove(SEED_ENV)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(!text.contains("replay with NETNS_TEST_SEED="), "{text}");
+    assert!(
+        text.contains(
+            "netns-test: link faults drew from the seeds the test pinned (Faults::seed), which \
+             NETNS_TEST_SEED does not change; re-run with: cargo test \
+             demo_fails_with_a_pinned_seed -- --exact"
+        ),
+        "{text}"
+    );
+}
+
 /// Runs the demo in a child; returns its output.
 fn run_demo(seed: Option<&str>) -> String {
     let mut cmd = Command::new(std::env::current_exe().unwrap());

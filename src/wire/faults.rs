@@ -229,6 +229,13 @@ pub(crate) fn lane_seed(base: u64, label: &str, generation: u64) -> u64 {
     splitmix(base ^ splitmix(h ^ generation))
 }
 
+/// The seed of one frame's draws: the direction's seed mixed with the
+/// frame's key (`wire/identity.rs`), so a frame's fate depends on the frame,
+/// not on how many frames came before it.
+pub(crate) fn frame_seed(lane_seed: u64, key: u64) -> u64 {
+    splitmix(lane_seed ^ splitmix(key))
+}
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -371,8 +378,11 @@ mod tests {
             .collect();
         assert_eq!(
             kept,
-            [0, 1, 2, 3, 5, 6, 8, 10, 15, 16, 20, 22, 23, 25, 26, 27, 28, 29, 30, 31]
+            [0, 3, 4, 6, 7, 11, 13, 15, 16, 17, 19, 21, 24, 26, 27, 28, 31]
         );
+        // A frame's own seed: the lane's mixed with the frame's key.
+        assert_eq!(frame_seed(0, 0), 0xa706_dd2f_4d19_7e6f);
+        assert_eq!(frame_seed(7, 0x041c_71c2_51a8_4c09), 0xaf99_49f6_9ea0_75d5);
     }
 
     /// Runs `the_seed_is_drawn_once_per_process` in a child process of this

@@ -125,7 +125,7 @@ impl<'n> Wire<'n> {
     #[must_use = "the faults are undone when the guard drops"]
     pub fn set(&self, dir: Direction, faults: Faults) -> Result<FaultGuard<'n>> {
         faults.validate()?;
-        crate::wire::seeds_used();
+        crate::wire::seeds_used(faults.seed.is_some());
         let mut lanes = self.link.shared.lanes.lock();
         let mut before = Vec::new();
         for i in self.lanes(dir) {

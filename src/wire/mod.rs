@@ -14,6 +14,7 @@ use crate::Netns;
 pub(crate) mod capture;
 pub(crate) mod faults;
 pub(crate) mod handle;
+pub(crate) mod identity;
 pub(crate) mod link;
 pub(crate) mod model;
 pub(crate) mod partition;
@@ -21,29 +22,61 @@ pub(crate) mod partition;
 pub(crate) mod per_test;
 pub(crate) mod tap;
 
-/// Whether a test set a fault ([`Wire::set`](crate::Wire::set)), so that
-/// only its failure names the seed: kept in the test's context.
+/// Which seeds a test's faults ([`Wire::set`](crate::Wire::set)) drew
+/// from, so that only its failure names them, truly: kept in the test's
+/// context.
 #[derive(Default)]
-struct Seeded(AtomicBool);
+struct Seeded {
+    /// Faults without a seed of their own: the process's seed.
+    process: AtomicBool,
+    /// Faults with `Faults::seed`: the test's own.
+    pinned: AtomicBool,
+}
 
-/// Called when a fault is set: marks the test the calling thread works for
-/// (any thread of it: a body's, a runtime's worker, one the body spawned).
-pub(crate) fn seeds_used() {
+/// Called when a fault is set (`pinned`: with a seed of its own): marks the
+/// test the calling thread works for (any thread of it: a body's, a
+/// runtime's worker, one the body spawned).
+pub(crate) fn seeds_used(pinned: bool) {
     if let Some(ctx) = crate::context::current() {
-        ctx.state::<Seeded>().0.store(true, Ordering::Relaxed);
+        let seeded = ctx.state::<Seeded>();
+        let which = if pinned {
+            &seeded.pinned
+        } else {
+            &seeded.process
+        };
+        which.store(true, Ordering::Relaxed);
     }
 }
 
 /// What a failing test's message gets from this layer: the seed its faults
-/// drew from and how to replay it (the test alone, by its libtest name).
-pub(crate) fn failure_note(ctx: &TestContext) -> String {
-    let seed = faults::fault_seed();
+/// drew from and how to replay it (the test alone, by its libtest name),
+/// or that it pinned its seeds; `None` if it set no faults.
+pub(crate) fn failure_note(ctx: &TestContext) -> Option<String> {
+    let seeded = ctx.state_if::<Seeded>()?;
+    let (process, pinned) = (
+        seeded.process.load(Ordering::Relaxed),
+        seeded.pinned.load(Ordering::Relaxed),
+    );
     let test = ctx.test().map(|id| id.libtest_name()).unwrap_or_default();
-    format!(
-        "netns-test: link faults drew from seed {seed}; replay with {}={seed} cargo test \
-         {test} -- --exact",
-        faults::SEED_ENV
-    )
+    let seed = faults::fault_seed();
+    match (process, pinned) {
+        (false, false) => None,
+        (true, false) => Some(format!(
+            "netns-test: link faults drew from seed {seed}; replay with {}={seed} cargo test \
+             {test} -- --exact",
+            faults::SEED_ENV
+        )),
+        (true, true) => Some(format!(
+            "netns-test: link faults drew from seed {seed} and from the seeds the test pinned \
+             (Faults::seed); replay with {}={seed} cargo test {test} -- --exact",
+            faults::SEED_ENV
+        )),
+        (false, true) => Some(format!(
+            "netns-test: link faults drew from the seeds the test pinned (Faults::seed), which \
+             {} does not change; re-run with: cargo test {test} -- --exact",
+            faults::SEED_ENV
+        )),
+    }
 }
 
 /// What the runner holds while a test runs: the test's capture, if
@@ -80,17 +113,11 @@ impl TestWatch {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let seeded = self
-            .ctx
-            .state_if::<Seeded>()
-            .is_some_and(|s| s.0.load(Ordering::Relaxed));
         let mut notes = Vec::new();
         #[cfg(feature = "capture")]
         notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
         if failed {
-            if seeded {
-                notes.push(failure_note(&self.ctx));
-            }
+            notes.extend(failure_note(&self.ctx));
             for note in notes {
                 eprintln!("{note}");
             }

@@ -2,15 +2,19 @@
 //! each frame, and when it leaves. Pure: no sockets, no clock of its own, so
 //! it is tested on its own (the tests at the end).
 //!
-//! Every frame draws the same five random numbers, in the order frames
-//! arrive, whatever faults are set: with one seed and the same frames, the
-//! same frames are dropped, corrupted, duplicated, delayed and reordered.
+//! Every frame draws the same five random numbers whatever faults are set,
+//! from a generator seeded with the direction's seed and the frame's key
+//! (`identity.rs`: what identifies it in its flow, and how many times the
+//! same was seen): with one seed, a frame meets the same fate whenever it
+//! comes, whatever other frames came before it. Only bursty loss (the
+//! Gilbert–Elliott chain) follows the order frames arrive in.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::wire::faults::{Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD};
+use crate::wire::faults::{frame_seed, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD};
+use crate::wire::identity::Identities;
 
 /// What a lane did, counted since the wire link was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,7 +55,8 @@ pub(crate) struct Lane {
     /// Active cuts (a partition and a `Wire::cut` may overlap).
     pub(crate) cuts: u32,
     pub(crate) stats: LaneStats,
-    rng: fastrand::Rng,
+    /// What identifies each frame, since the faults were last set.
+    ids: Identities,
     /// Gilbert–Elliott state: in a burst of losses.
     bad: bool,
     /// When the rate limiter finishes sending what it has queued.
@@ -73,7 +78,7 @@ impl Lane {
             generation: 0,
             cuts: 0,
             stats: LaneStats::default(),
-            rng: fastrand::Rng::with_seed(seed),
+            ids: Identities::default(),
             bad: false,
             busy_until: None,
             backlog: VecDeque::new(),
@@ -89,7 +94,7 @@ impl Lane {
         self.faults = faults;
         self.seed = seed;
         self.generation += 1;
-        self.rng = fastrand::Rng::with_seed(seed);
+        self.ids = Identities::default();
         self.bad = false;
     }
 
@@ -101,11 +106,21 @@ impl Lane {
     /// Takes in a frame that arrived at `now`.
     pub(crate) fn admit(&mut self, mut frame: Vec<u8>, now: Instant) {
         self.stats.frames += 1;
-        // Always five draws per frame, so decisions depend on the order of
-        // frames only, not on which faults happen to be set.
-        let [u_loss, u_corrupt, u_dup, u_jitter, u_reorder] =
-            std::array::from_fn(|_| self.rng.f64());
-        let bit = self.rng.u64(..);
+        // Always five draws per frame, from the frame's own generator, so a
+        // decision depends on the frame, not on which faults happen to be
+        // set (nor on other frames). Only faults that draw need the key.
+        let f = &self.faults;
+        let draws = f.loss > 0.0
+            || f.corrupt > 0.0
+            || f.duplicate > 0.0
+            || f.reorder > 0.0
+            || !f.jitter.is_zero();
+        let mut rng = fastrand::Rng::with_seed(match draws {
+            true => frame_seed(self.seed, self.ids.key(&frame)),
+            false => self.seed,
+        });
+        let [u_loss, u_corrupt, u_dup, u_jitter, u_reorder] = std::array::from_fn(|_| rng.f64());
+        let bit = rng.u64(..);
         if self.cuts > 0 {
             self.stats.cut += 1;
             return;
@@ -532,7 +547,8 @@ mod tests {
     /// The draws of a lane's first frame: loss, corrupt, duplicate, jitter,
     /// reorder, then the bit to flip.
     fn first_draws(seed: u64) -> ([f64; 5], u64) {
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let key = Identities::default().key(&frame(0));
+        let mut rng = fastrand::Rng::with_seed(frame_seed(seed, key));
         let u = std::array::from_fn(|_| rng.f64());
         (u, rng.u64(..))
     }
