@@ -397,6 +397,16 @@ mod tests {
             "/tmp/netns-test-unit-rollback-{}/netns",
             std::process::id()
         ));
+        // The directory is left as `ip netns add` leaves /run/netns: a shared
+        // self bind mount. Removed when this test ends, pass or fail.
+        struct Cleanup(PathBuf);
+        impl Drop for Cleanup {
+            fn drop(&mut self) {
+                while kernel::unmount_detach(&self.0).is_ok() {}
+                let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+            }
+        }
+        let _cleanup = Cleanup(dir.path().to_path_buf());
         let err = Netns::create_with(&dir, "doomed", |path| {
             on_new_thread(|| {
                 kernel::unshare_netns()?;
@@ -416,9 +426,5 @@ mod tests {
         assert!(!info.contains(entry.to_str().unwrap()), "mount left behind");
         let record = owner::record_path(&dir, "doomed");
         assert!(!record.exists(), "owner record left behind");
-        // The directory is left as `ip netns add` leaves /run/netns: a shared
-        // self bind mount. Remove it for this test.
-        kernel::unmount_detach(dir.path()).unwrap();
-        std::fs::remove_dir_all(dir.path().parent().unwrap()).unwrap();
     }
 }
