@@ -39,7 +39,7 @@ fn failed(faults: &Faults, deadline: Duration) -> bool {
         listener.set_nonblocking(false).unwrap();
         for conn in listener.incoming().take(EXCHANGES) {
             let Ok(mut conn) = conn else { return };
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = conn.set_read_timeout(Some(Duration::from_millis(800)));
             let mut request = [0u8; 600];
             if conn.read_exact(&mut request).is_ok() {
                 let _ = conn.write_all(&[7u8; 3000]);

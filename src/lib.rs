@@ -149,7 +149,7 @@ pub use privilege::{Privilege, Unavailable};
 #[cfg(target_os = "linux")]
 pub use process::{Listening, Process, Ready, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]
-pub use settings::{DUMP_ENV, KEEP_ENV};
+pub use settings::{DUMP_ENV, KEEP_ENV, SEEDS_ENV};
 #[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]
@@ -197,6 +197,7 @@ pub mod __private {
     #[cfg(not(feature = "tokio"))]
     pub use crate::testing::runtime::TokioFeatureRequired;
     pub use crate::testing::runtime::{block_on, Flavor};
+    pub use crate::testing::sweep::run_test_seeds;
     // `no_rootless!()`: the binary's opt-out of rootless mode.
     pub use crate::privilege::rootless::opt_out as opt_out_of_rootless;
     // The registration of each test for the harness of `main!()`.

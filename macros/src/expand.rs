@@ -107,7 +107,7 @@ fn compose(func: &mut ItemFn, options: &mut Options, errors: &mut Errors) {
 /// #[cfg(..)] #[other user attributes]
 /// fn __netns_test_foo() -> Result<(), TestFailure> {  // `-> ..` only if R is not ()
 ///     fn foo() -> R { body }
-///     ::netns_test::__private::run_test(TestOptions { .. }, foo)
+///     ::netns_test::__private::run_test_seeds(TestOptions { .. }, foo)
 /// }
 ///
 /// #[cfg(..)] #[doc, test, should_panic, ignore attributes] #[::core::prelude::v1::test]
@@ -187,7 +187,7 @@ fn test_function(
     // A return type the runtime rejects is blamed on this call: give it the
     // span of the user's return type.
     let call = quote_spanned! {call_span=>
-        #krate::__private::run_test(#options, #body)
+        #krate::__private::run_test_seeds(#options, #body)
     };
     let runner_fn = quote! {
         #(#runner_attrs)*
@@ -234,6 +234,9 @@ fn test_options(
     );
     let host = some_or_none(options.host.as_ref().map(ToTokens::to_token_stream));
     let exclusive = options.exclusive;
+    let seeds = options
+        .seeds
+        .map(|n| quote!(seeds: ::core::option::Option::Some(#n),));
     // `capture`: the runtime's `capture` feature must be on, which only the
     // runtime knows: a call whose bound fails, with a message, without it.
     let capture = options.capture.then(|| {
@@ -260,6 +263,7 @@ fn test_options(
                 host: #host,
                 exclusive: #exclusive,
                 #capture
+                #seeds
                 ..::core::default::Default::default()
             }
         }
@@ -388,7 +392,7 @@ mod tests {
         let expected = quote! {
             fn __netns_test_foo() {
                 fn foo() { body(); }
-                ::netns_test::__private::run_test(#options, foo)
+                ::netns_test::__private::run_test_seeds(#options, foo)
             }
             #[::core::prelude::v1::test]
             fn foo() { __netns_test_foo() }
@@ -409,7 +413,7 @@ mod tests {
         let expected = quote! {
             fn __netns_test_foo() {
                 fn foo() -> () { #![allow(unused)] body() }
-                ::netns_test::__private::run_test(#options, foo)
+                ::netns_test::__private::run_test_seeds(#options, foo)
             }
             #[doc = " doc"]
             #[should_panic(expected = "boom")]
@@ -432,7 +436,7 @@ mod tests {
             #[serial] #[cfg(unix)] #[allow(unused)]
             fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
                 fn foo() -> std::io::Result<()> { Ok(()) }
-                ::netns_test::__private::run_test(#options, foo)
+                ::netns_test::__private::run_test_seeds(#options, foo)
             }
             #[ignore = "slow"] #[test] #[cfg(unix)]
             fn foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
@@ -518,7 +522,7 @@ mod tests {
         let expected = quote! {
             fn __netns_test_foo() -> ::core::result::Result<(), ::netns_test::__private::TestFailure> {
                 async fn foo() -> Result<(), E> { body().await }
-                ::netns_test::__private::run_test(
+                ::netns_test::__private::run_test_seeds(
                     #options,
                     || ::netns_test::__private::block_on(
                         ::netns_test::__private::Flavor::CurrentThread,
@@ -596,7 +600,7 @@ mod tests {
         );
         assert!(!output.contains(":: netns_test ::"), "{output}");
         for path in [
-            quote!(my::nt::__private::run_test),
+            quote!(my::nt::__private::run_test_seeds),
             quote!(my::nt::__private::block_on),
             quote!(my::nt::__private::Flavor::MultiThread),
             quote!(my::nt::__private::TestOptions),

@@ -44,6 +44,8 @@ pub(crate) enum Owner {
 /// One running test (or fixture setup) and what the layers keep for it.
 pub(crate) struct TestContext {
     owner: Owner,
+    /// The fault seed of this run of a seed sweep, if it is one.
+    seed: Option<u64>,
     /// One value per type, each a layer's (`Any` keyed by its `TypeId`).
     state: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
 }
@@ -58,10 +60,22 @@ impl std::fmt::Debug for TestContext {
 
 impl TestContext {
     fn new(owner: Owner) -> Arc<TestContext> {
+        TestContext::seeded(owner, None)
+    }
+
+    fn seeded(owner: Owner, seed: Option<u64>) -> Arc<TestContext> {
         Arc::new(TestContext {
             owner,
+            seed,
             state: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The fault seed of this run of a seed sweep: what faults without a
+    /// seed of their own draw from instead of the process's.
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
+    pub(crate) fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// The test's id (`None` for a fixture's setup).
@@ -161,9 +175,10 @@ impl Drop for Running {
     }
 }
 
-/// Starts the context of test `id` on the calling thread (the runner's).
-pub(crate) fn start_test(id: TestId) -> Running {
-    let ctx = TestContext::new(Owner::Test(id));
+/// Starts the context of test `id` (with the fault seed of a sweep's
+/// run, if it is one) on the calling thread (the runner's).
+pub(crate) fn start_test(id: TestId, seed: Option<u64>) -> Running {
+    let ctx = TestContext::seeded(Owner::Test(id), seed);
     RUNNING.lock().push((Arc::downgrade(&ctx), Vec::new()));
     Running {
         _entered: enter(ctx.clone()),
@@ -248,7 +263,7 @@ mod tests {
     #[test]
     fn a_context_reaches_inherited_threads_and_is_left_after() {
         let id = TestId::new("ctx_tests", "reach");
-        let running = start_test(id);
+        let running = start_test(id, None);
         assert_eq!(current().unwrap().test(), Some(id));
         let seen = std::thread::scope(|s| {
             s.spawn(inherit(|| current().and_then(|c| c.test())))

@@ -43,6 +43,10 @@ pub const CAPTURE_LIMIT_ENV: &str = "NETNS_TEST_CAPTURE_LIMIT";
 /// `NETNS_TEST_SEED`: the seed of wire faults that name none (a decimal
 /// `u64`; default: drawn at random once per process).
 pub const SEED_ENV: &str = "NETNS_TEST_SEED";
+/// `NETNS_TEST_SEEDS=N`: run every `#[netns_test]` N times, each with a
+/// fault seed of its own, stopping at the first failure (a decimal number
+/// from 1; default 1, or the test's `seeds = N`).
+pub const SEEDS_ENV: &str = "NETNS_TEST_SEEDS";
 /// `NETNS_TEST_DUMP=0`: no state dump on failure (default `1`).
 pub const DUMP_ENV: &str = "NETNS_TEST_DUMP";
 /// `NETNS_TEST_KEEP=failed`: keep a failing test's namespaces (default
@@ -68,6 +72,7 @@ pub(crate) struct Settings {
     pub(crate) capture_dir: Option<PathBuf>,
     pub(crate) capture_limit: Option<usize>,
     pub(crate) seed: Option<u64>,
+    pub(crate) seeds: Option<u32>,
     pub(crate) dump: bool,
     pub(crate) keep: KeepMode,
     pub(crate) require: Option<bool>,
@@ -134,6 +139,7 @@ impl Settings {
         let capture = read.take(CAPTURE_ENV, parse::capture, CaptureMode::Off);
         let capture_limit = read.take(CAPTURE_LIMIT_ENV, parse::positive, None);
         let seed = read.take(SEED_ENV, parse::seed, None);
+        let seeds = read.take(SEEDS_ENV, parse::runs, None);
         let dump = read.take(DUMP_ENV, |v| parse::switch(v, true), true);
         let keep = read.take(KEEP_ENV, parse::keep, KeepMode::Off);
         let require = read.take(REQUIRE_ENV, parse::require, None);
@@ -146,6 +152,7 @@ impl Settings {
             capture_dir: path(CAPTURE_DIR_ENV),
             capture_limit,
             seed,
+            seeds,
             dump,
             keep,
             require,
@@ -218,6 +225,7 @@ mod tests {
             (CAPTURE_DIR_ENV, "/tmp/caps"),
             (CAPTURE_LIMIT_ENV, "1024"),
             (SEED_ENV, "42"),
+            (SEEDS_ENV, "20"),
             (DUMP_ENV, "0"),
             (KEEP_ENV, "failed"),
             (REQUIRE_ENV, "1"),
@@ -229,6 +237,7 @@ mod tests {
         assert_eq!(s.capture_dir.as_deref(), Some("/tmp/caps".as_ref()));
         assert_eq!(s.capture_limit, Some(1024));
         assert_eq!(s.seed, Some(42));
+        assert_eq!(s.seeds, Some(20));
         assert!(!s.dump);
         assert_eq!(s.keep, KeepMode::Failed);
         assert_eq!(s.require, Some(true));
@@ -263,6 +272,7 @@ mod tests {
             (ROOTLESS_ENV, "off"),
             (CAPTURE_LIMIT_ENV, "0"),
             (SEED_ENV, "-1"),
+            (SEEDS_ENV, "0"),
             (CRASH_AT_ENV, "x:0"),
         ] {
             let e = settings(&[(var, value)]).check().unwrap_err();

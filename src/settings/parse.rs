@@ -99,6 +99,17 @@ pub(crate) fn positive(raw: Option<&str>) -> Result<Option<usize>, Refused> {
     }
 }
 
+/// `NETNS_TEST_SEEDS`: how many runs, a decimal number from 1.
+pub(crate) fn runs(raw: Option<&str>) -> Result<Option<u32>, Refused> {
+    match present(raw) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err("a decimal number of runs from 1"),
+        },
+    }
+}
+
 /// `NETNS_TEST_SEED`: a decimal `u64`.
 pub(crate) fn seed(raw: Option<&str>) -> Result<Option<u64>, Refused> {
     match present(raw) {
@@ -142,6 +153,7 @@ mod tests {
             assert_eq!(require(raw), Ok(None));
             assert_eq!(positive(raw), Ok(None));
             assert_eq!(seed(raw), Ok(None));
+            assert_eq!(runs(raw), Ok(None));
             assert_eq!(crash_at(raw), Ok(None));
         }
     }
@@ -165,6 +177,8 @@ mod tests {
         assert_eq!(rootless(Some("0")), Ok(false));
         assert_eq!(rootless(Some("1")), Ok(true));
         assert_eq!(positive(Some("4096")), Ok(Some(4096)));
+        assert_eq!(runs(Some("20")), Ok(Some(20)));
+        assert_eq!(runs(Some("1")), Ok(Some(1)));
         assert_eq!(seed(Some("18446744073709551615")), Ok(Some(u64::MAX)));
         assert_eq!(seed(Some("0")), Ok(Some(0)));
         assert_eq!(crash_at(Some("mount")), Ok(Some(("mount".to_owned(), 1))));
@@ -184,6 +198,9 @@ mod tests {
         assert!(positive(Some("0")).is_err());
         assert!(positive(Some("-1")).is_err());
         assert!(positive(Some("4k")).is_err());
+        assert!(runs(Some("0")).is_err());
+        assert!(runs(Some("-2")).is_err());
+        assert!(runs(Some("4294967296")).is_err());
         assert!(seed(Some("18446744073709551616")).is_err());
         assert!(seed(Some("0x10")).is_err());
         assert!(crash_at(Some("mount:0")).is_err());

@@ -8,6 +8,7 @@ pub(crate) mod fixture;
 pub mod harness;
 pub(crate) mod runner;
 pub(crate) mod runtime;
+pub(crate) mod sweep;
 pub(crate) mod teardown;
 
 /// The message of a panic's payload: the `&str` of `panic!("literal")` or

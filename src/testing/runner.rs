@@ -25,6 +25,10 @@ pub struct TestOptions {
     /// `capture`: keep this test's capture, as `NETNS_TEST_CAPTURE=all`
     /// would (the `capture` feature).
     pub capture: bool,
+    /// `seeds = N`: a seed sweep of N runs (`testing/sweep.rs`).
+    pub seeds: Option<u32>,
+    /// The fault seed of this run of a sweep (set by the sweep).
+    pub seed: Option<u64>,
 }
 
 impl fmt::Debug for TestOptions {
@@ -37,6 +41,8 @@ impl fmt::Debug for TestOptions {
             .field("host", &self.host)
             .field("exclusive", &self.exclusive)
             .field("capture", &self.capture)
+            .field("seeds", &self.seeds)
+            .field("seed", &self.seed)
             .finish()
     }
 }
@@ -148,7 +154,7 @@ where
     let id = opts
         .test
         .unwrap_or(crate::context::TestId::new("netns_test", "unnamed_test"));
-    let running = crate::context::start_test(id);
+    let running = crate::context::start_test(id, opts.seed);
     let dir_name = running.context().file_name();
     let report = |shown: &str| {
         crate::process::failure_report(&dir_name, opts.fixture.map(|fx| fx.fixture_name()), shown)

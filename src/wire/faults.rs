@@ -216,6 +216,15 @@ pub fn fault_seed() -> u64 {
     })
 }
 
+/// The seed faults without one of their own draw from, for the test the
+/// calling thread works for: its run's seed in a seed sweep
+/// (`#[netns_test(seeds = N)]`), else [`fault_seed`].
+pub(crate) fn base_seed() -> u64 {
+    crate::context::current()
+        .and_then(|ctx| ctx.seed())
+        .unwrap_or_else(fault_seed)
+}
+
 /// A direction's seed: `base` mixed with the direction's name and how many
 /// times its faults were set before, so each direction draws its own
 /// numbers and a replay with the same base draws the same ones.

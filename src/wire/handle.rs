@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::network::topology::{Network, Topology};
-use crate::wire::faults::{fault_seed, lane_seed, Direction, Faults};
+use crate::wire::faults::{base_seed, lane_seed, Direction, Faults};
 use crate::wire::link::{WireLink, END_A, END_B};
 use crate::wire::model::LaneStats;
 
@@ -136,7 +136,7 @@ impl<'n> Wire<'n> {
             let label = format!("{}>{}", names[i], names[1 - i]);
             let seed = match faults.seed {
                 Some(seed) => lane_seed(seed, &label, 0),
-                None => lane_seed(fault_seed(), &label, lane.generation + 1),
+                None => lane_seed(base_seed(), &label, lane.generation + 1),
             };
             before.push((i, lane.faults.clone(), lane.seed));
             lane.set(faults.clone(), seed);

@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::kernel::packet;
 use crate::network::carried::{Carrier, End};
-use crate::wire::faults::{fault_seed, lane_seed, Faults};
+use crate::wire::faults::{lane_seed, Faults};
 use crate::wire::model::Lane;
 use crate::wire::tap::Tap;
 use crate::Netns;
@@ -107,7 +107,7 @@ impl WireLink {
             format!("{}/{}", a.host, a.link),
             format!("{}/{}", b.host, b.link),
         ];
-        let base = fault_seed();
+        let base = crate::wire::faults::base_seed();
         let lane = |i: usize| {
             let label = format!("{}>{}", names[i], names[1 - i]);
             Lane::new(Faults::new(), lane_seed(base, &label, 0))

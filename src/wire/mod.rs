@@ -58,7 +58,7 @@ pub(crate) fn failure_note(ctx: &TestContext) -> Option<String> {
         seeded.pinned.load(Ordering::Relaxed),
     );
     let test = ctx.test().map(|id| id.libtest_name()).unwrap_or_default();
-    let seed = faults::fault_seed();
+    let seed = ctx.seed().unwrap_or_else(faults::fault_seed);
     match (process, pinned) {
         (false, false) => None,
         (true, false) => Some(format!(

@@ -21,7 +21,7 @@ mod values;
 #[cfg(test)]
 use values::validate_name;
 use values::{
-    parse_crate, parse_fixture, parse_flag, parse_flavor, parse_host, parse_name,
+    parse_crate, parse_fixture, parse_flag, parse_flavor, parse_host, parse_name, parse_seeds,
     parse_worker_threads,
 };
 
@@ -34,6 +34,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("host", r#"host = "client""#),
     ("exclusive", "exclusive"),
     ("capture", "capture"),
+    ("seeds", "seeds = 20"),
     ("crate", r#"crate = "my_crate::netns_test""#),
 ];
 
@@ -59,6 +60,8 @@ pub(crate) struct Options {
     /// `capture` or `capture = true`: keep a pcapng capture of this test,
     /// as `NETNS_TEST_CAPTURE=all` would (the `capture` feature).
     pub(crate) capture: bool,
+    /// `seeds = N`: a seed sweep of N runs.
+    pub(crate) seeds: Option<u32>,
     /// `crate = "my_crate::netns_test"`: where the expansion finds the
     /// runtime, for a crate that re-exports netns-test.
     krate: Option<Path>,
@@ -125,6 +128,7 @@ impl Options {
             "worker_threads" => self.worker_threads = Some((parse_worker_threads(&nv.value)?, nv)),
             "fixture" => self.fixture = Some(parse_fixture(&nv.value)?),
             "host" => self.host = Some(parse_host(&nv.value)?),
+            "seeds" => self.seeds = Some(parse_seeds(&nv.value)?),
             "crate" => self.krate = Some(parse_crate(&nv.value)?),
             _ => unreachable!("every row of KNOWN has an arm"),
         }
@@ -295,7 +299,7 @@ mod tests {
             errors_of("colour = 1"),
             [
                 "unknown option `colour`; the options are `name`, `flavor`, `worker_threads`, \
-                 `fixture`, `host`, `exclusive`, `capture`, `crate`"
+                 `fixture`, `host`, `exclusive`, `capture`, `seeds`, `crate`"
             ]
         );
     }
@@ -333,7 +337,7 @@ mod tests {
         assert_eq!(
             errors_of("a::name = 1")[0],
             "expected an option name, one of `name`, `flavor`, `worker_threads`, `fixture`, \
-             `host`, `exclusive`, `capture`, `crate`"
+             `host`, `exclusive`, `capture`, `seeds`, `crate`"
         );
     }
 

@@ -122,23 +122,37 @@ pub(super) fn parse_flavor(value: &Expr) -> syn::Result<bool> {
 }
 
 pub(super) fn parse_worker_threads(value: &Expr) -> syn::Result<usize> {
+    parse_count(value, "worker_threads", 2)
+}
+
+/// `seeds = N`: how many runs of a seed sweep.
+pub(super) fn parse_seeds(value: &Expr) -> syn::Result<u32> {
+    parse_count(value, "seeds", 20)
+}
+
+/// The integer literal of `key = N`, at least 1 (`example` in the hint).
+fn parse_count<N>(value: &Expr, key: &str, example: u32) -> syn::Result<N>
+where
+    N: std::str::FromStr + PartialEq + From<u8>,
+    N::Err: std::fmt::Display,
+{
     let general =
-        "`worker_threads` takes an integer literal of at least 1, e.g. `worker_threads = 2`";
+        format!("`{key}` takes an integer literal of at least 1, e.g. `{key} = {example}`");
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
-        }) => match int.base10_parse::<usize>()? {
-            0 => Err(syn::Error::new(
+        }) => match int.base10_parse::<N>()? {
+            n if n == N::from(0) => Err(syn::Error::new(
                 int.span(),
-                "`worker_threads` must be at least 1",
+                format!("`{key}` must be at least 1"),
             )),
             n => Ok(n),
         },
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) if s.value().parse::<usize>().is_ok() => {
+        }) if s.value().parse::<N>().is_ok() => {
             let msg = format!(
-                "`worker_threads` takes an integer literal; write `worker_threads = {}`",
+                "`{key}` takes an integer literal; write `{key} = {}`",
                 s.value()
             );
             Err(syn::Error::new(s.span(), msg))
