@@ -108,17 +108,8 @@ impl Lane {
         self.stats.frames += 1;
         // Always five draws per frame, from the frame's own generator, so a
         // decision depends on the frame, not on which faults happen to be
-        // set (nor on other frames). Only faults that draw need the key.
-        let f = &self.faults;
-        let draws = f.loss > 0.0
-            || f.corrupt > 0.0
-            || f.duplicate > 0.0
-            || f.reorder > 0.0
-            || !f.jitter.is_zero();
-        let mut rng = fastrand::Rng::with_seed(match draws {
-            true => frame_seed(self.seed, self.ids.key(&frame)),
-            false => self.seed,
-        });
+        // set (nor on other frames).
+        let mut rng = fastrand::Rng::with_seed(frame_seed(self.seed, self.ids.key(&frame)));
         let [u_loss, u_corrupt, u_dup, u_jitter, u_reorder] = std::array::from_fn(|_| rng.f64());
         let bit = rng.u64(..);
         if self.cuts > 0 {
