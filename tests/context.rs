@@ -129,3 +129,69 @@ fn a_network_and_a_fault_made_on_a_worker_belong_to_the_async_test() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Spawns a process that writes its run's marker, prints its log's path,
+/// and fails when asked to (with a capture, `NETNS_TEST_CAPTURE=failed`).
+#[netns_test]
+fn demo_leaves_files_then_passes() {
+    let Some(marker) = std::env::var_os(DEMO_ENV) else {
+        return;
+    };
+    let marker = marker.to_string_lossy().into_owned();
+    let ns = Netns::current().unwrap();
+    let process = ns
+        .spawn(Command::new("sh").args(["-c", &format!("echo {marker}")]))
+        .unwrap();
+    process.wait().unwrap();
+    println!("log path {}", process.log_path().display());
+    assert!(marker != "fail", "failing on purpose");
+}
+
+/// A test's directory holds one run's files: a passing run removes the
+/// logs and the capture an earlier failing run left.
+#[test]
+fn an_earlier_runs_logs_and_capture_go_when_the_test_runs_again() {
+    let run = |marker: &str| {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "demo_leaves_files_then_passes", "--nocapture"])
+            .env(DEMO_ENV, marker)
+            .env(CAPTURE_ENV, "failed")
+            .env_remove(CAPTURE_DIR_ENV)
+            .output()
+            .unwrap();
+        let text = common::output_text(&out);
+        let log = text
+            .lines()
+            .find_map(|l| l.strip_prefix("log path "))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("no log path:\n{text}"));
+        (out.status.success(), text, log)
+    };
+    let (passed, text, first_log) = run("fail");
+    assert!(!passed, "{text}");
+    let dir = first_log.parent().unwrap().to_owned();
+    assert!(
+        in_test_dir(&first_log, "demo_leaves_files_then_passes"),
+        "{first_log:?}"
+    );
+    assert!(dir.join("capture.pcapng").exists(), "{text}");
+    let (passed, text, second_log) = run("pass");
+    assert!(passed, "{text}");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [second_log
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()],
+        "{dir:?}"
+    );
+    assert!(std::fs::read_to_string(&second_log)
+        .unwrap()
+        .contains("pass"));
+}

@@ -56,6 +56,27 @@ impl Artifacts {
         Ok(dir)
     }
 
+    /// Removes what an earlier run of the test named `name` left in its
+    /// directory, its processes' logs (`*.log`) and its capture
+    /// (`capture.pcapng`), so that the directory holds this run's files
+    /// only: a test that passes now leaves no capture of an old failure,
+    /// and logs do not pile up. Only regular files are removed (never
+    /// followed); anything else is left. Called by the runner as a test
+    /// starts; a missing directory costs one failed `opendir`.
+    pub(crate) fn clear_previous_run(&self, name: &str) {
+        let dir = self.dir.join(name);
+        for entry in crate::kernel::dir_entries(&dir).unwrap_or_default() {
+            let entry = entry.to_string_lossy();
+            if !(entry.ends_with(".log") || entry == "capture.pcapng") {
+                continue;
+            }
+            let path = dir.join(&*entry);
+            if matches!(crate::kernel::lstat_type(&path), Ok(Some(t)) if t.is_file()) {
+                let _ = crate::kernel::unlink(&path);
+            }
+        }
+    }
+
     fn locate() -> Artifacts {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)

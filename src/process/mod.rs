@@ -49,6 +49,11 @@ pub use wait::Ready;
 
 pub(crate) use log::failure_report;
 
+/// See [`artifacts::Artifacts::clear_previous_run`].
+pub(crate) fn clear_previous_run(test: &str) {
+    artifacts::Artifacts::get().clear_previous_run(test);
+}
+
 use crate::error::{Error, Result};
 use crate::kernel::child::{self as child, GroupSignal};
 use crate::Netns;

@@ -156,6 +156,8 @@ where
         .unwrap_or(crate::context::TestId::new("netns_test", "unnamed_test"));
     let running = crate::context::start_test(id, opts.seed);
     let dir_name = running.context().file_name();
+    // One run's files in the test's directory: an earlier run's go.
+    crate::process::clear_previous_run(&dir_name);
     let report = |shown: &str| {
         crate::process::failure_report(&dir_name, opts.fixture.map(|fx| fx.fixture_name()), shown)
     };
