@@ -21,6 +21,7 @@ pub(crate) mod proc_fd;
 mod proc_stat;
 mod process;
 pub(crate) mod raw;
+pub(crate) mod signal;
 pub(crate) mod sock_diag;
 mod sysctl;
 

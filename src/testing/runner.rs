@@ -151,7 +151,16 @@ where
     let running = crate::context::start_test(id);
     let dir_name = running.context().file_name();
     let report = |shown: &str| {
-        crate::process::failure_report(&dir_name, opts.fixture.map(|fx| fx.fixture_name()), shown)
+        let paused = crate::process::paused_report(running.context());
+        let logs = crate::process::failure_report(
+            &dir_name,
+            opts.fixture.map(|fx| fx.fixture_name()),
+            shown,
+        );
+        match (paused, logs) {
+            (None, None) => None,
+            (paused, logs) => Some(paused.unwrap_or_default() + &logs.unwrap_or_default()),
+        }
     };
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
