@@ -17,6 +17,7 @@ pub(crate) mod netlink;
 mod ns;
 #[cfg(feature = "wire")]
 pub(crate) mod packet;
+pub(crate) mod pid_init;
 pub(crate) mod proc_fd;
 mod proc_stat;
 mod process;

@@ -119,13 +119,10 @@ impl Process {
         .map_err(|e| self.io_error(&format!("write {}", self.log.display()), e))?;
         let mut command = self.spec.command();
         let mut state = self.state.lock();
-        let child = start::start(&mut command, &self.netns, log)
+        let started = start::start(&mut command, &self.netns, log)
             .map_err(|e| self.io_error("restart", e))?;
-        let pid = child.id();
-        *state = State {
-            child,
-            status: None,
-        };
+        let pid = started.pid;
+        *state = State::from(started);
         self.pid.store(pid, Ordering::Release);
         *self.started.lock() = Instant::now();
         Ok(pid)
@@ -153,7 +150,7 @@ impl Process {
                 errno: Some(rustix::io::Errno::SRCH),
             });
         }
-        match kill_group(self.pid(), sig) {
+        match kill_group(self.group(), sig) {
             Ok(true) => Ok(()),
             Ok(false) => Err(self.io_error(
                 op,
@@ -187,7 +184,7 @@ impl Paused<'_> {
 
     fn cont(&self, how: &'static str) -> Result<()> {
         *self.entry.resumed.lock() = Some((Instant::now(), how));
-        match kill_group(self.process.pid(), Signal::CONT) {
+        match kill_group(self.process.group(), Signal::CONT) {
             Ok(_) => Ok(()),
             Err(e) => Err(self.process.io_error("kill(SIGCONT)", e)),
         }

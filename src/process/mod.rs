@@ -110,22 +110,19 @@ impl Netns {
         })?;
         let spec = start::Spec::of(command);
         let spawned = start::start(command, &netns, file);
-        let child = match spawned {
-            Ok(child) => child,
+        let started = match spawned {
+            Ok(started) => started,
             Err(e) => {
                 let _ = std::fs::remove_file(&log.path);
                 return Err(fail(&format!("spawn in netns {}", self.label()), e));
             }
         };
-        let pid = child.id();
+        let pid = started.pid;
         let log = log.named_after(&short, pid);
         Ok(Process {
             pid: AtomicU32::new(pid),
             spec,
-            state: Mutex::new(State {
-                child,
-                status: None,
-            }),
+            state: Mutex::new(State::from(started)),
             program: short,
             log: log.path,
             netns,
@@ -171,7 +168,10 @@ pub struct Process {
 }
 
 impl Process {
-    /// The process id (also its process group id).
+    /// The program's pid as the test sees it (its process's PID
+    /// namespace: what `/proc` shows it), not its init's; a new one after
+    /// [`Process::restart`]. The program itself sees pid 2 (`getpid`) in
+    /// its own PID namespace ([services](crate::_topic::services)).
     pub fn pid(&self) -> u32 {
         self.pid.load(Ordering::Acquire)
     }
@@ -210,11 +210,12 @@ impl Process {
         }
         match state.child.try_wait() {
             Ok(Some(status)) => {
+                let status = start::program_status(status, &state.status_pipe);
                 // The leader is reaped: kill what is left of its group (a
                 // worker it started), now, while a remaining member keeps
                 // the group id from being reused. The guard owns the group.
                 state.status = Some(status);
-                let _ = child::signal_group(self.pid(), GroupSignal::Kill);
+                let _ = child::signal_group(state.child.id(), GroupSignal::Kill);
                 Ok(Some(status))
             }
             Ok(None) => Ok(None),
@@ -250,7 +251,7 @@ impl Process {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
-        child::signal_group(self.pid(), GroupSignal::Kill)
+        child::signal_group(self.group(), GroupSignal::Kill)
             .map_err(|e| self.io_error("kill(SIGKILL)", e))?;
         self.wait()
     }
@@ -266,7 +267,7 @@ impl Process {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
-        child::signal_group(self.pid(), GroupSignal::Term)
+        child::signal_group(self.group(), GroupSignal::Term)
             .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
         let deadline = Instant::now() + *self.grace.lock();
         let mut pause = Duration::from_micros(100);
@@ -365,10 +366,12 @@ impl Process {
     }
 }
 
-/// The child and, once reaped, its exit status.
+/// The program's init (ARCHITECTURE.md 2.13), the program's status pipe
+/// and, once the init is reaped, the program's exit status.
 #[derive(Debug)]
 struct State {
     child: Child,
+    status_pipe: OwnedFd,
     status: Option<ExitStatus>,
 }
 

@@ -10,26 +10,75 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 
-use crate::kernel::child;
-use crate::process::spawner;
+use crate::kernel::{child, pid_init};
+use crate::process::{spawner, Process, State};
 
 /// Starts `command` in the namespace `netns` with stdin `/dev/null` and
-/// stdout and stderr to `log`, from the spawner thread (`spawner.rs`).
-/// `command` keeps its `pre_exec` steps but gives its copies of the log
-/// back, so it may be spawned again.
-pub(super) fn start(command: &mut Command, netns: &Arc<OwnedFd>, log: File) -> io::Result<Child> {
+/// stdout and stderr to `log`, from the spawner thread (`spawner.rs`),
+/// under an init of its own (ARCHITECTURE.md 2.13). `command` keeps its
+/// `pre_exec` steps but gives its copies of the log back, so it may be
+/// spawned again.
+pub(super) fn start(command: &mut Command, netns: &Arc<OwnedFd>, log: File) -> io::Result<Started> {
     let stdout = log.try_clone()?;
     command.stdin(Stdio::null()).stdout(stdout).stderr(log);
-    child::enter_netns_before_exec(command, Arc::clone(netns), std::process::id());
+    child::enter_netns_before_exec(command, Arc::clone(netns));
     let spawned = spawner::spawn(command);
     // The command keeps its copies of the log fds until it is dropped or
     // reconfigured; ours are no longer needed.
     command.stdout(Stdio::null()).stderr(Stdio::null());
-    spawned
+    let (init, status_pipe) = spawned?;
+    // The program has exec'd (std's spawn returned): it is the init's
+    // child, unless it has exited already.
+    let pid = pid_init::program_pid(init.id()).unwrap_or(init.id());
+    Ok(Started {
+        init,
+        pid,
+        status_pipe,
+    })
+}
+
+/// A program started under its init.
+pub(super) struct Started {
+    /// The init: pid 1 of the program's PID namespace, the leader of its
+    /// process group, the process std reaps.
+    pub(super) init: Child,
+    /// The program's pid in the test's PID namespace.
+    pub(super) pid: u32,
+    /// Where the init writes the program's wait status before it exits.
+    pub(super) status_pipe: OwnedFd,
+}
+
+impl From<Started> for State {
+    fn from(started: Started) -> State {
+        State {
+            child: started.init,
+            status_pipe: started.status_pipe,
+            status: None,
+        }
+    }
+}
+
+impl Process {
+    /// The process group the guard signals: its init's, which the program
+    /// and what it starts in the group share.
+    pub(super) fn group(&self) -> u32 {
+        self.state.lock().child.id()
+    }
+}
+
+/// The status to report for the init's `status`: the program's, if its
+/// init wrote it; else the init's own (killed by `SIGKILL`: the group's, or
+/// the test process's death).
+pub(super) fn program_status(init_status: ExitStatus, status_pipe: &OwnedFd) -> ExitStatus {
+    match pid_init::program_status(status_pipe) {
+        Some(raw) => ExitStatus::from_raw(raw),
+        None => init_status,
+    }
 }
 
 /// What [`Netns::spawn`](crate::Netns::spawn) received, read back from the
