@@ -234,3 +234,30 @@ fn a_killed_test_process_leaves_no_daemon_behind() {
         with_marker(&marker)
     );
 }
+
+#[netns_test]
+fn programs_spawned_at_once_each_report_their_own_status() {
+    let ns = Netns::current().unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..4u8 {
+            let ns = &ns;
+            scope.spawn(move || {
+                for i in 0..8u8 {
+                    let code = thread * 8 + i + 1;
+                    let program = ns
+                        .spawn(Command::new("sh").args(["-c", &format!("exit {code}")]))
+                        .unwrap();
+                    let status = program.wait().unwrap();
+                    assert_eq!(status.code(), Some(i32::from(code)), "{status}");
+                }
+            });
+        }
+    });
+    // A signal's status is the program's, through its init.
+    let program = ns.spawn(Command::new("sleep").arg("30")).unwrap();
+    let status = program.stop().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15)
+    );
+}

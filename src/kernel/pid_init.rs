@@ -30,7 +30,9 @@ use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 use rustix::thread::UnshareFlags;
 
-/// The write end of the status pipe of the child about to be forked.
+/// The write end of the status pipe of the child about to be forked: set
+/// by [`prepare`], read by the child; the caller forks one child at a time
+/// between the two.
 static STATUS_FD: AtomicI32 = AtomicI32::new(-1);
 /// A pidfd of this process, readable once it has exited.
 static PARENT_PIDFD: AtomicI32 = AtomicI32::new(-1);

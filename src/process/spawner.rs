@@ -93,11 +93,16 @@ fn fork_and_wait(request: Request) {
     // SAFETY: see `CommandPtr`: the caller waits on `reply` and so keeps
     // the `&mut Command` borrowed, unused, until we answer below.
     let command = unsafe { &mut *request.command.0 };
+    // One fork at a time: the child reads its status pipe's fd from a
+    // static that `prepare` sets (`kernel/pid_init.rs`).
+    static FORK: Mutex<()> = Mutex::new(());
+    let forking = FORK.lock();
     let spawned = crate::kernel::pid_init::prepare().and_then(|(status, write_end)| {
         let child = command.spawn();
         drop(write_end); // the child's copy is the one that counts
         Ok((child?, status))
     });
+    drop(forking);
     let pid = spawned.as_ref().map(|(child, _)| child.id()).ok();
     let _ = request.reply.send(spawned);
     if let Some(pid) = pid {
