@@ -147,7 +147,7 @@ pub use privilege::rootless::ROOTLESS_ENV;
 #[cfg(target_os = "linux")]
 pub use privilege::{Privilege, Unavailable};
 #[cfg(target_os = "linux")]
-pub use process::{Listening, Process, Ready, DEFAULT_GRACE};
+pub use process::{Listening, Paused, Process, Ready, Signal, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]
 pub use settings::{DUMP_ENV, KEEP_ENV, SEEDS_ENV};
 #[cfg(target_os = "linux")]

@@ -323,7 +323,10 @@ fn stop_kills_the_whole_group_after_the_grace_period() {
     let stubborn = ns
         .spawn(Command::new("sh").args(["-c", "trap '' TERM; sleep 30 & echo $!; wait"]))
         .unwrap();
+    // `$!` is the pid in the program's own PID namespace.
     let grandchild = wait_for_line(stubborn.log_path());
+    let grandchild = common::host_pid(stubborn.pid(), grandchild.trim().parse().unwrap())
+        .expect("the grandchild, by its pid in the program's namespace");
     stubborn.set_grace(Duration::from_millis(200));
     let start = Instant::now();
     let status = stubborn.stop().unwrap();
@@ -332,10 +335,7 @@ fn stop_kills_the_whole_group_after_the_grace_period() {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(9)
     );
-    assert!(gone(
-        grandchild.trim().parse().unwrap(),
-        Duration::from_secs(5)
-    ));
+    assert!(gone(grandchild, Duration::from_secs(5)));
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! | [`rootless`] | no root at all: a user namespace entered before `main` |
 //! | [`netns`] | the library: `Netns`, the run directory, counters and which views follow the thread |
 //! | [`topology`] | topologies and suite fixtures, and what fixtures tear down |
-//! | [`services`] | processes in a namespace: stopping, readiness, logs, no orphans |
+//! | [`services`] | processes in a namespace: stopping, faults (pause, crash, restart, signals), readiness, logs, no orphans (an init per program) |
 //! | [`faults_and_capture`] | wire links with seeded faults (feature `wire`) and pcapng capture (feature `capture`) |
 //! | [`failures`] | when a test fails: its namespace's state, and the namespace kept |
 //! | [`cli`] | the `setns` CLI (feature `cli`) |

@@ -22,9 +22,11 @@ use rustix::thread::LinkNameSpaceType;
 /// 2. `setns(netns, CLONE_NEWNET)`: into the namespace;
 /// 3. `prctl(PR_SET_PDEATHSIG, SIGKILL)`: killed when the thread that forks
 ///    it exits;
-/// 4. `getppid()`: if the parent is no longer `parent` (it died between
-///    `fork` and step 3, so the signal will never come), the child fails
-///    before `exec` and `spawn` reports `ESRCH`.
+/// 4. [`run_under_init`](super::pid_init::run_under_init): the child,
+///    pid 1 of a PID namespace of its own, fails with `ESRCH` if the test
+///    process died between `fork` and step 3 (the signal will never come),
+///    else stays as the namespace's init and lets a child of its own `exec`
+///    the program (ARCHITECTURE.md 2.13).
 ///
 /// `netns` is kept open by the command (the closure owns it): the fd number
 /// the child uses is valid in the child, whose fd table is a copy of ours
@@ -33,18 +35,16 @@ use rustix::thread::LinkNameSpaceType;
 /// # References
 /// - [setns(2)](https://man7.org/linux/man-pages/man2/setns.2.html)
 /// - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html) (`PR_SET_PDEATHSIG`)
-/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
 /// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
 #[doc(alias = "setns")]
 #[doc(alias = "PR_SET_PDEATHSIG")]
-pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>, parent: u32) {
+pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>) {
     command.process_group(0);
-    let parent = Pid::from_raw(parent as i32);
     // SAFETY: the closure runs in the child between `fork` and `exec`, where
     // only async-signal-safe work is allowed (the parent may have had other
     // threads holding the allocator's or stdio's locks at the fork;
-    // DESIGN.md 3.13). It makes three raw syscalls through rustix
-    // (setns, prctl, getppid), which neither allocate nor lock, and turns
+    // ARCHITECTURE.md 4.13). It makes raw syscalls (setns, prctl, then
+    // pid_init's poll, clone, wait4), which neither allocate nor lock, and turns
     // an errno into an `io::Error` with `from_raw_os_error`, which does not
     // allocate either. It touches no memory shared with other threads: the
     // fd and the pid were captured before the fork.
@@ -57,10 +57,7 @@ pub(crate) fn enter_netns_before_exec(command: &mut Command, netns: Arc<OwnedFd>
             .map_err(errno_to_io)?;
             rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
                 .map_err(errno_to_io)?;
-            if rustix::process::getppid() != parent {
-                return Err(errno_to_io(Errno::SRCH));
-            }
-            Ok(())
+            super::pid_init::run_under_init()
         });
     }
 }

@@ -17,10 +17,12 @@ pub(crate) mod netlink;
 mod ns;
 #[cfg(feature = "wire")]
 pub(crate) mod packet;
+pub(crate) mod pid_init;
 pub(crate) mod proc_fd;
 mod proc_stat;
 mod process;
 pub(crate) mod raw;
+pub(crate) mod signal;
 pub(crate) mod sock_diag;
 mod sysctl;
 

@@ -9,30 +9,53 @@
 
 use std::collections::HashMap;
 
-/// This process and its children (processes whose `/proc/PID/stat` field
-/// 4, `ppid`, is this process), looking at no more than `max_scan` entries
-/// of `/proc`. Without `CONFIG_PROC_CHILDREN` there is no
-/// `/proc/PID/task/TID/children`, so the children are found by their
+/// This process, its children (processes whose `/proc/PID/stat` field 4,
+/// `ppid`, is this process) and their children (a spawned program is the
+/// child of its init, ARCHITECTURE.md 2.13), looking at no more than
+/// `max_scan` entries of `/proc`. Without `CONFIG_PROC_CHILDREN` there is
+/// no `/proc/PID/task/TID/children`, so the children are found by their
 /// `ppid`.
 pub(crate) fn self_and_children(max_scan: usize) -> Vec<u32> {
     let me = std::process::id();
-    let mut pids = vec![me];
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return pids;
+        return vec![me];
     };
-    for entry in entries.flatten().take(max_scan) {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != me && ppid(pid) == Some(me) {
+    let parents: Vec<(u32, u32)> = entries
+        .flatten()
+        .take(max_scan)
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            Some((pid, ppid(pid)?))
+        })
+        .collect();
+    let mut pids = vec![me];
+    pids.extend(
+        parents
+            .iter()
+            .filter(|&&(pid, parent)| parent == me && pid != me)
+            .map(|p| p.0),
+    );
+    let children = pids.len();
+    for &(pid, parent) in &parents {
+        if pids[1..children].contains(&parent) {
             pids.push(pid);
         }
     }
     pids
+}
+
+/// The processes whose parent is `parent` (field 4 of `/proc/PID/stat`),
+/// looking at no more than `max_scan` entries of `/proc`.
+pub(crate) fn children_of(parent: u32, max_scan: usize) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .take(max_scan)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| ppid(pid) == Some(parent))
+        .collect()
 }
 
 /// Field 4 of `/proc/PID/stat`, counted after the last `)` (the command

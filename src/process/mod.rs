@@ -2,50 +2,38 @@
 //! namespace from any thread, without moving the caller, and returns a
 //! [`Process`] guard that stops it, logs it and waits until it listens.
 //!
-//! # How a child gets into the namespace, and why it cannot outlive us
-//! Every child is forked by one process-wide thread (the spawner, started on
-//! first use, never ended) and, between `fork` and `exec`, the child itself
-//! makes itself a process group (`setpgid(0, 0)`), enters the namespace
-//! (`setns(fd, CLONE_NEWNET)`), asks for `SIGKILL` when its parent thread dies
-//! (`prctl(PR_SET_PDEATHSIG)`) and checks that the parent is still there
-//! (`getppid()`). `PR_SET_PDEATHSIG` is tied to the *thread* that forked
-//! (prctl(2)): forked from a short-lived namespace thread, the child would be
-//! killed when that thread ended (golang/go#27505); forked from the spawner,
-//! it is killed only when the whole process dies, `SIGKILL` included.
-//!
-//! What guarantees what:
-//! - the guard's drop (a test's end, pass or fail; a fixture's teardown) and
-//!   [`Process::stop`]: `SIGTERM` to the process group, a grace period,
-//!   `SIGKILL` to the group, then the leader is reaped; the rest of the group
-//!   gets `SIGKILL` when the leader is reaped;
-//! - the test process dying any way at all (`SIGKILL`, abort, `exit` with
-//!   guards never dropped): the direct child gets `SIGKILL` from the kernel.
-//!
-//! Limits: `PR_SET_PDEATHSIG` is not inherited by the child's own children,
-//! and is cleared by `exec` of a set-user-ID or file-capability program; a
-//! program that puts itself in another process group or session
-//! (`daemon(3)`, `setsid`) escapes the group signals. Run daemons in the
-//! foreground (`nginx -g 'daemon off;'`, `dnsmasq -k`, `socat` as is).
+//! How a child gets into the namespace and why it cannot outlive the test
+//! process (the spawner thread, the steps between `fork` and `exec`, the
+//! death signal, what escapes the group signals): "No orphans" in
+//! [services](crate::_topic::services); `spawner.rs` and `kernel/child.rs`
+//! hold the steps. Process faults (pause, crash, restart, any signal):
+//! `faults.rs`.
 
 pub(crate) mod artifacts;
+mod faults;
 mod log;
 mod owned;
 pub(crate) mod private_dir;
 mod probe;
 mod ready;
 mod spawner;
+mod start;
 mod wait;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+pub use faults::{Paused, Signal};
 pub use ready::Listening;
 pub use wait::Ready;
+
+pub(crate) use faults::paused_report;
 
 pub(crate) use log::failure_report;
 
@@ -127,38 +115,28 @@ impl Netns {
             message: format!("create its log: {e}"),
             errno: e.errno(),
         })?;
-        let stdout = file.try_clone().map_err(|e| fail("dup its log fd", e))?;
-        command.stdin(Stdio::null()).stdout(stdout).stderr(file);
-        child::enter_netns_before_exec(command, Arc::clone(&netns), std::process::id());
+        let spec = start::Spec::of(command);
         let etc = self.etc_binds(true);
-        if let Some(etc) = &etc {
-            child::bind_etc_before_exec(command, Arc::clone(&etc.binds));
-        }
-        let spawned = spawner::spawn(command);
-        // The command keeps its copies of the log fds until it is dropped
-        // or reconfigured; ours are no longer needed.
-        command.stdout(Stdio::null()).stderr(Stdio::null());
-        let child = match spawned {
-            Ok(child) => child,
+        let spawned = start::start(command, &netns, file, etc.as_ref());
+        let started = match spawned {
+            Ok(started) => started,
             Err(e) => {
                 let _ = std::fs::remove_file(&log.path);
                 return Err(fail(&format!("spawn in netns {}", self.label()), e));
             }
         };
-        let pid = child.id();
+        let pid = started.pid;
         let log = log.named_after(&short, pid);
         Ok(Process {
-            pid,
-            state: Mutex::new(State {
-                child,
-                status: None,
-            }),
+            pid: AtomicU32::new(pid),
+            spec,
+            state: Mutex::new(State::from(started)),
             program: short,
             log: log.path,
             netns,
             etc,
             grace: Mutex::new(DEFAULT_GRACE),
-            started: Instant::now(),
+            started: Mutex::new(Instant::now()),
         })
     }
 }
@@ -185,7 +163,9 @@ impl Netns {
               (`let server = ...`) for as long as it must run, or let a network own it: \
               `Network::spawn` (stopped when the network drops, a fixture's at teardown)"]
 pub struct Process {
-    pid: u32,
+    /// Replaced by [`Process::restart`], which starts `spec` again.
+    pid: AtomicU32,
+    spec: start::Spec,
     state: Mutex<State>,
     program: String,
     log: PathBuf,
@@ -195,14 +175,17 @@ pub struct Process {
     /// commands and HTTP threads too.
     etc: Option<crate::namespace::etc::EtcBinds>,
     grace: Mutex<Duration>,
-    /// When `spawn` returned: what "after it was started" counts from.
-    started: Instant,
+    /// When `spawn` or `restart` returned ("after it was started").
+    started: Mutex<Instant>,
 }
 
 impl Process {
-    /// The process id (also its process group id).
+    /// The program's pid as the test sees it (its process's PID
+    /// namespace: what `/proc` shows it), not its init's; a new one after
+    /// [`Process::restart`]. The program itself sees pid 2 (`getpid`) in
+    /// its own PID namespace ([services](crate::_topic::services)).
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.pid.load(Ordering::Acquire)
     }
 
     /// The program's file name, as the log is named.
@@ -239,11 +222,12 @@ impl Process {
         }
         match state.child.try_wait() {
             Ok(Some(status)) => {
+                let status = start::program_status(status, &state.status_pipe);
                 // The leader is reaped: kill what is left of its group (a
                 // worker it started), now, while a remaining member keeps
                 // the group id from being reused. The guard owns the group.
                 state.status = Some(status);
-                let _ = child::signal_group(self.pid, GroupSignal::Kill);
+                let _ = child::signal_group(state.child.id(), GroupSignal::Kill);
                 Ok(Some(status))
             }
             Ok(None) => Ok(None),
@@ -279,7 +263,7 @@ impl Process {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
-        child::signal_group(self.pid(), GroupSignal::Kill)
+        child::signal_group(self.group(), GroupSignal::Kill)
             .map_err(|e| self.io_error("kill(SIGKILL)", e))?;
         self.wait()
     }
@@ -295,7 +279,7 @@ impl Process {
         if let Some(status) = self.try_wait()? {
             return Ok(status);
         }
-        child::signal_group(self.pid(), GroupSignal::Term)
+        child::signal_group(self.group(), GroupSignal::Term)
             .map_err(|e| self.io_error("kill(SIGTERM)", e))?;
         let deadline = Instant::now() + *self.grace.lock();
         let mut pause = Duration::from_micros(100);
@@ -365,10 +349,12 @@ impl Process {
     }
 }
 
-/// The child and, once reaped, its exit status.
+/// The program's init (ARCHITECTURE.md 2.13), the program's status pipe
+/// and, once the init is reaped, the program's exit status.
 #[derive(Debug)]
 struct State {
     child: Child,
+    status_pipe: OwnedFd,
     status: Option<ExitStatus>,
 }
 

@@ -119,7 +119,7 @@ impl Probe {
                         .stdout(Stdio::null())
                         .stderr(Stdio::null());
                     let netns = std::sync::Arc::clone(&self.on.netns);
-                    child::enter_netns_before_exec(command, netns, std::process::id());
+                    child::enter_netns_before_exec(command, netns);
                     if let Some(etc) = &self.on.etc {
                         child::bind_etc_before_exec(command, std::sync::Arc::clone(&etc.binds));
                     }
@@ -286,7 +286,9 @@ fn run_command(
     last: &mut Option<String>,
 ) -> Result<bool> {
     let line = command_line(command);
-    let mut attempt = spawner::spawn(command).map_err(|e| Error::Process {
+    // The command runs under an init of its own, as spawned programs do
+    // (ARCHITECTURE.md 2.13): its status comes through the init's pipe.
+    let (mut attempt, status_pipe) = spawner::spawn(command).map_err(|e| Error::Process {
         program: line.clone(),
         pid: None,
         message: format!("spawn the readiness command: {e}"),
@@ -301,6 +303,7 @@ fn run_command(
     let mut pause = Duration::from_micros(200);
     loop {
         if let Some(status) = attempt.try_wait().map_err(io)? {
+            let status = super::start::program_status(status, &status_pipe);
             let _ = child::signal_group(attempt.id(), GroupSignal::Kill);
             if status.success() {
                 return Ok(true);

@@ -1,16 +1,26 @@
-//! The process-wide spawner thread: every child of [`Netns::spawn`] is
-//! forked by it.
+//! The process-wide spawner thread, and the forker threads it starts: every
+//! child of [`Netns::spawn`] is forked by a forker thread of its own, which
+//! lives until the child has exited.
 //!
 //! `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits
 //! (prctl(2)). Namespace threads and test threads are short-lived, so a child
 //! forked by one of them would be killed as soon as that thread returned
-//! (golang/go#27505). This thread is started on first use and never ends:
+//! (golang/go#27505). A forker thread ends only once its child has exited:
 //! the signal then comes only when the whole process dies, `SIGKILL`
 //! included.
+//!
+//! A forker makes its child pid 1 of a PID namespace of its own, the
+//! program's init (`kernel/pid_init.rs`, ARCHITECTURE.md 2.13): after
+//! `unshare(CLONE_NEWPID)` a thread may neither create threads nor unshare
+//! another PID namespace, hence one thread per child. The forkers are
+//! started by the spawner thread (started on first use, never ended), which
+//! sits in no test's network namespace: a forker, which starts where its
+//! creator is, keeps no test's namespace alive.
 //!
 //! [`Netns::spawn`]: crate::Netns::spawn
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -28,13 +38,15 @@ unsafe impl Send for CommandPtr {}
 
 struct Request {
     command: CommandPtr,
-    reply: mpsc::SyncSender<io::Result<Child>>,
+    reply: mpsc::SyncSender<io::Result<(Child, OwnedFd)>>,
 }
 
 static SPAWNER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
 
-/// Spawns `command` on the spawner thread and returns the child.
-pub(crate) fn spawn(command: &mut Command) -> io::Result<Child> {
+/// Spawns `command` on the spawner thread and returns the child (the
+/// program's init) and the read end of its status pipe
+/// (`kernel::pid_init::program_status`).
+pub(crate) fn spawn(command: &mut Command) -> io::Result<(Child, OwnedFd)> {
     let sender = match SPAWNER.get() {
         Some(sender) => sender,
         None => {
@@ -66,11 +78,35 @@ pub(crate) fn spawn(command: &mut Command) -> io::Result<Child> {
 fn serve(requests: mpsc::Receiver<Request>) {
     leave_the_creators_namespace();
     for request in requests {
-        // SAFETY: see `CommandPtr`: the caller waits on `reply` and so keeps
-        // the `&mut Command` borrowed, unused, until we answer below.
-        let command = unsafe { &mut *request.command.0 };
+        let forker = std::thread::Builder::new()
+            .name("netns-test-forker".to_owned())
+            .spawn(move || fork_and_wait(request));
+        // Without a thread, the request (and its reply sender) is dropped:
+        // the caller gets "the spawner thread is gone".
+        drop(forker);
+    }
+}
+
+/// A forker thread: one child, then waits until it has exited (not
+/// reaping it: its `Process` does).
+fn fork_and_wait(request: Request) {
+    // SAFETY: see `CommandPtr`: the caller waits on `reply` and so keeps
+    // the `&mut Command` borrowed, unused, until we answer below.
+    let command = unsafe { &mut *request.command.0 };
+    // One fork at a time: the child reads its status pipe's fd from a
+    // static that `prepare` sets (`kernel/pid_init.rs`).
+    static FORK: Mutex<()> = Mutex::new(());
+    let forking = FORK.lock();
+    let spawned = crate::kernel::pid_init::prepare().and_then(|(status, write_end)| {
         let child = command.spawn();
-        let _ = request.reply.send(child);
+        drop(write_end); // the child's copy is the one that counts
+        Ok((child?, status))
+    });
+    drop(forking);
+    let pid = spawned.as_ref().map(|(child, _)| child.id()).ok();
+    let _ = request.reply.send(spawned);
+    if let Some(pid) = pid {
+        crate::kernel::pid_init::until_exited(pid);
     }
 }
 

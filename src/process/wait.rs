@@ -297,7 +297,7 @@ impl Process {
                 let status = self.wait()?;
                 Err(self.error(format!(
                     "exited ({status}) {:.0?} after it was started, before {}\n{}",
-                    self.started.elapsed(),
+                    self.started.lock().elapsed(),
                     probe.ready_what(),
                     log::show_tail(&self.log, log::TAIL_LINES)
                 )))

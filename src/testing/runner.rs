@@ -159,7 +159,16 @@ where
     // One run's files in the test's directory: an earlier run's go.
     crate::process::clear_previous_run(&dir_name);
     let report = |shown: &str| {
-        crate::process::failure_report(&dir_name, opts.fixture.map(|fx| fx.fixture_name()), shown)
+        let paused = crate::process::paused_report(running.context());
+        let logs = crate::process::failure_report(
+            &dir_name,
+            opts.fixture.map(|fx| fx.fixture_name()),
+            shown,
+        );
+        match (paused, logs) {
+            (None, None) => None,
+            (paused, logs) => Some(paused.unwrap_or_default() + &logs.unwrap_or_default()),
+        }
     };
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.

@@ -193,3 +193,24 @@ pub fn client_router_server() -> netns_test::Topology {
         .route("server", "default", "198.51.100.1")
         .route("server", "default", "2001:db8:2::1")
 }
+
+/// The pid, as this process sees it, of the process that sees itself as
+/// `ns_pid` in the PID namespace of process `program` (a spawned program
+/// runs in a PID namespace of its own: a pid it prints is that
+/// namespace's). From the `NSpid:` line of `/proc/PID/status` (proc(5)).
+pub fn host_pid(program: u32, ns_pid: u32) -> Option<u32> {
+    let ns = std::fs::read_link(format!("/proc/{program}/ns/pid")).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            if std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()? != ns {
+                return None;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let nspid = status.lines().find(|l| l.starts_with("NSpid:"))?;
+            let inner: u32 = nspid.split_whitespace().last()?.parse().ok()?;
+            (inner == ns_pid).then_some(pid)
+        })
+}
