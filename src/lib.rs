@@ -171,6 +171,9 @@ pub use wire::handle::{CarrierGuard, FaultGuard, Wire};
 pub use wire::model::LaneStats;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::nemesis::{Nemesis, Timeline};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::partition::Partition;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]

@@ -17,6 +17,7 @@ pub(crate) mod handle;
 pub(crate) mod identity;
 pub(crate) mod link;
 pub(crate) mod model;
+pub(crate) mod nemesis;
 pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
@@ -118,6 +119,7 @@ impl TestWatch {
         notes.extend(self.capture.take().and_then(|c| c.finish(failed)));
         if failed {
             notes.extend(failure_note(&self.ctx));
+            notes.extend(nemesis::failure_note(&self.ctx));
             for note in notes {
                 eprintln!("{note}");
             }
