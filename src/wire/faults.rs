@@ -361,6 +361,19 @@ mod tests {
     /// Golden values, recorded once: a seed printed by one version of the
     /// crate must replay the same drops in the next. Change them only with
     /// a note in the changelog that old seeds no longer replay.
+    /// In a seed sweep's run, faults without a seed of their own draw from
+    /// the run's seed; otherwise from the process's.
+    #[test]
+    fn a_sweeps_run_seed_is_the_base_of_its_faults() {
+        let id = crate::context::TestId::new("faults_tests", "seeded");
+        let running = crate::context::start_test(id, Some(0x5eed));
+        assert_eq!(base_seed(), 0x5eed);
+        drop(running);
+        let running = crate::context::start_test(id, None);
+        assert_eq!(base_seed(), fault_seed());
+        drop(running);
+    }
+
     #[test]
     fn seed_derivation_matches_its_recorded_values() {
         // SplitMix64's reference outputs (the first for state 0 is
