@@ -398,6 +398,90 @@ mod tests {
         ids.key(&truncated);
     }
 
+    /// An Ethernet + IPv6 + TCP frame.
+    fn tcp6(ports: (u16, u16), seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 14];
+        f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        let mut ip = vec![0x60, 0, 0, 0];
+        ip.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        ip.extend_from_slice(&[6, 64]);
+        ip.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        ip.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&ports.0.to_be_bytes());
+        f.extend_from_slice(&ports.1.to_be_bytes());
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&0u32.to_be_bytes());
+        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn ipv6_connections_are_keyed_by_their_flow_as_ipv4_ones_are() {
+        let keys = |port: u16, isn: u32, chatter: bool| {
+            let mut ids = Identities::default();
+            if chatter {
+                ids.key(&udp(C, S, (5353, 5353), b"other flow"));
+                ids.key(&tcp6((41_000, 443), 9, SYN, b""));
+            }
+            [
+                tcp6((port, 80), isn, SYN, b""),
+                tcp6((port, 80), isn + 1, ACK, b"GET /"),
+            ]
+            .iter()
+            .map(|f| ids.key(f))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(40_000, 7, false), keys(50_000, 123_456, true));
+        // Ethernet padding after the packet is not part of it.
+        let mut padded = tcp6((40_000, 80), 7, SYN, b"");
+        let plain = Identities::default().key(&padded);
+        padded.extend_from_slice(&[0xee; 12]);
+        assert_eq!(Identities::default().key(&padded), plain);
+    }
+
+    #[test]
+    fn echo_requests_differ_by_sequence_not_by_identifier() {
+        let echo = |id: u16, seq: u16| {
+            let mut f = vec![0u8; 14];
+            f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+            let mut ip = vec![0x45, 0, 0, 36, 0, 0, 0x40, 0, 64, 1, 0, 0];
+            ip.extend_from_slice(&C);
+            ip.extend_from_slice(&S);
+            f.extend_from_slice(&ip);
+            f.extend_from_slice(&[8, 0, 0, 0]);
+            f.extend_from_slice(&id.to_be_bytes());
+            f.extend_from_slice(&seq.to_be_bytes());
+            f.extend_from_slice(b"payload!");
+            Identities::default().key(&f)
+        };
+        assert_eq!(echo(1, 1), echo(999, 1));
+        assert_ne!(echo(1, 1), echo(1, 2));
+    }
+
+    #[test]
+    fn a_new_connection_on_reused_ports_is_a_new_connection() {
+        // Reused ports, new initial sequence number: keyed as a second
+        // connection on other ports would be.
+        let mut reused = Identities::default();
+        connection(&mut reused, 40_000, 1_000);
+        let again = connection(&mut reused, 40_000, 77_000);
+        let mut other = Identities::default();
+        connection(&mut other, 40_000, 1_000);
+        assert_eq!(connection(&mut other, 40_001, 5), again);
+        // A retransmitted SYN-ACK is not a new connection: what follows it
+        // is keyed as without it.
+        let synack = tcp(S, C, (80, 40_000), 9_000, 1_001, SYN | ACK, b"");
+        let data = tcp(S, C, (80, 40_000), 9_001, 1_001, ACK, b"HTTP/1.1 200 OK");
+        let mut once = Identities::default();
+        once.key(&synack);
+        let mut twice = Identities::default();
+        twice.key(&synack);
+        twice.key(&synack);
+        assert_eq!(once.key(&data), twice.key(&data));
+    }
+
     /// Golden values, recorded once: a key is part of what a printed seed
     /// replays, so a change here is a change of what old seeds mean.
     #[test]
