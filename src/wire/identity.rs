@@ -482,6 +482,45 @@ mod tests {
         assert_eq!(once.key(&data), twice.key(&data));
     }
 
+    #[test]
+    fn the_service_port_is_the_one_the_syn_went_to_even_when_it_is_the_higher() {
+        // Client ports below the service's: the SYN, not the lower port,
+        // says which is the service.
+        let keys = |client: u16| {
+            let mut ids = Identities::default();
+            [
+                tcp(C, S, (client, 8080), 5, 0, SYN, b""),
+                tcp(S, C, (8080, client), 9, 6, SYN | ACK, b""),
+            ]
+            .iter()
+            .map(|f| ids.key(f))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(1_000), keys(2_000));
+    }
+
+    /// Golden values of a second connection, an IPv6 segment, a UDP
+    /// datagram and an echo request: what a replay reproduces, pinned.
+    #[test]
+    fn more_keys_match_their_recorded_values() {
+        let mut ids = Identities::default();
+        connection(&mut ids, 40_000, 1_000);
+        let second = connection(&mut ids, 40_001, 9_000);
+        let v6 = Identities::default().key(&tcp6((40_000, 80), 7, SYN, b""));
+        let dgram = Identities::default().key(&udp(C, S, (50_000, 53), b"query"));
+        assert_eq!(
+            second,
+            [
+                0x0161_f2f7_6906_1d14,
+                0x1c31_3a1c_3c52_f933,
+                0xe597_7d4b_1b6f_5cc3,
+                0x9dd3_086d_c128_d6a4,
+            ]
+        );
+        assert_eq!(v6, 0x5ceb_bfcd_de4a_cbcd);
+        assert_eq!(dgram, 0xb096_043b_73a7_c853);
+    }
+
     /// Golden values, recorded once: a key is part of what a printed seed
     /// replays, so a change here is a change of what old seeds mean.
     #[test]
