@@ -13,11 +13,14 @@ use crate::Netns;
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
 pub(crate) mod faults;
+pub(crate) mod frame;
 pub(crate) mod handle;
 pub(crate) mod identity;
 pub(crate) mod link;
+pub(crate) mod matcher;
 pub(crate) mod model;
 pub(crate) mod partition;
+pub(crate) mod rules;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
 pub(crate) mod tap;
