@@ -375,7 +375,8 @@ mod tests {
         let f = Frame::parse(&bytes);
         assert_eq!((f.vlan(), f.ether_type()), (Some(42), Some(0x0800)));
         assert_eq!((f.src(), f.dst_port()), (Some(A), Some(9)));
-        let arp = Frame::parse(&eth(0x0806, Some(7), &[0; 28]));
+        let arp = eth(0x0806, Some(7), &[0; 28]);
+        let arp = Frame::parse(&arp);
         assert_eq!((arp.vlan(), arp.ether_type(), arp.src()), (Some(7), Some(0x0806), None));
     }
 

@@ -297,4 +297,39 @@ mod tests {
         fill(&mut fresh);
         assert_eq!(order(b.take_shuffled(7)), order(fresh.take_shuffled(7)));
     }
+
+    #[test]
+    fn a_lane_applies_verdicts_before_its_faults_and_releases_at_once() {
+        use crate::wire::faults::Faults;
+        use crate::wire::model::Lane;
+        use std::time::Instant;
+        let ms = Duration::from_millis(1);
+        let t0 = Instant::now();
+        // Every frame would be lost: the rules' verdicts come first.
+        let mut lane = Lane::new(Faults::new().loss(1.0), 1);
+        lane.rules.add(port_is(1, Verdict::Drop));
+        lane.rules.add(port_is(2, Verdict::Delay(5 * ms)));
+        lane.rules.add(port_is(3, Verdict::Hold));
+        lane.rules.held.max_frames = 1;
+        for port in [1, 2, 3, 3, 4] {
+            lane.admit(udp(port), t0);
+        }
+        let s = lane.stats;
+        assert_eq!((s.frames, s.rule_drops, s.hold_drops, s.lost), (5, 1, 1, 1));
+        assert!(!lane.is_idle());
+        assert_eq!(lane.next_due(), Some(t0 + 5 * ms));
+        assert_eq!(lane.due(t0 + 5 * ms), Some(udp(2)));
+        assert_eq!(lane.rules.held.len(), 1);
+        let held = lane.rules.held.take();
+        lane.release(held, t0 + 6 * ms);
+        assert_eq!(lane.due(t0 + 6 * ms), Some(udp(3)));
+        assert_eq!(lane.stats.delivered, 2);
+        // A hold without a rule keeps the lane busy and takes everything.
+        let mut lane = Lane::new(Faults::new(), 1);
+        assert!(lane.is_idle());
+        lane.rules.hold_all = 1;
+        assert!(!lane.is_idle());
+        lane.admit(udp(9), t0);
+        assert_eq!((lane.rules.held.len(), lane.next_due()), (1, None));
+    }
 }
