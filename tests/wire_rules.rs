@@ -77,9 +77,16 @@ fn a_one_way_partition_lets_the_other_way_through() {
     send_numbers(&client, 0..5);
     send_numbers(&server, 10..15);
     assert_eq!(numbers(&server), [] as [u32; 0], "client to server is cut");
-    assert_eq!(numbers(&client), [10, 11, 12, 13, 14], "server to client passes");
+    assert_eq!(
+        numbers(&client),
+        [10, 11, 12, 13, 14],
+        "server to client passes"
+    );
     let wire = net.wire("client", "eth0").unwrap();
-    assert!(wire.stats(Direction::Out).cut >= 5, "ours and any neighbour discovery");
+    assert!(
+        wire.stats(Direction::Out).cut >= 5,
+        "ours and any neighbour discovery"
+    );
     assert_eq!(wire.stats(Direction::In).cut, 0);
     drop(cut);
     send_numbers(&client, 20..22);
@@ -150,7 +157,10 @@ fn a_held_burst_arrives_after_its_release_in_order() {
     wait_held(&wire, 9002, 10);
     assert_eq!(numbers(&server), [] as [u32; 0], "held, not delivered");
     let first = wire.held(Direction::Out);
-    let first = first.iter().map(|f| Frame::parse(f)).find(|f| f.dst_port() == Some(9002));
+    let first = first
+        .iter()
+        .map(|f| Frame::parse(f))
+        .find(|f| f.dst_port() == Some(9002));
     assert_eq!(first.unwrap().src(), Some(CLIENT.into()));
     assert!(hold.len() >= 10);
     assert!(hold.release() >= 10);
@@ -167,7 +177,11 @@ fn a_held_burst_arrives_after_its_release_in_order() {
     send_numbers(&client, 20..30);
     let deadline = Instant::now() + Duration::from_secs(5);
     while wire.stats(Direction::Out).hold_drops < 6 {
-        assert!(Instant::now() < deadline, "{:?}", wire.stats(Direction::Out));
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            wire.stats(Direction::Out)
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(wire.held(Direction::Out).len(), 4);

@@ -275,7 +275,20 @@ mod tests {
 
     /// An IPv4 packet from 192.0.2.1 to 192.0.2.2 (DF if `df`).
     fn v4(protocol: u8, df: bool, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0x45, 0, 0, 0, 0, 0, if df { 0x40 } else { 0 }, 0, 64, protocol, 0, 0];
+        let mut p = vec![
+            0x45,
+            0,
+            0,
+            0,
+            0,
+            0,
+            if df { 0x40 } else { 0 },
+            0,
+            64,
+            protocol,
+            0,
+            0,
+        ];
         p[2..4].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
         p.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
         p.extend_from_slice(payload);
@@ -330,7 +343,11 @@ mod tests {
         assert!(f.is_syn());
         // SYN+ACK, ACK, FIN, RST: not a connection's first segment.
         for flags in [SYN | ACK, ACK, FIN | ACK, RST] {
-            let bytes = eth(ETH_P_IP, None, &v4(6, false, &tcp((80, 40_000), flags, b"x")));
+            let bytes = eth(
+                ETH_P_IP,
+                None,
+                &v4(6, false, &tcp((80, 40_000), flags, b"x")),
+            );
             let f = Frame::parse(&bytes);
             assert_eq!(f.tcp_flags(), Some(flags));
             assert!(!f.is_syn() && !f.dont_fragment() && !f.unfragmentable());
@@ -352,10 +369,16 @@ mod tests {
     fn icmp_and_icmpv6_have_a_type_and_no_ports() {
         let bytes = eth(ETH_P_IP, None, &v4(1, true, &[8, 0, 0, 0, 0, 1, 0, 1]));
         let f = Frame::parse(&bytes);
-        assert_eq!((f.protocol(), f.icmp_type(), f.src_port()), (Some(1), Some(8), None));
+        assert_eq!(
+            (f.protocol(), f.icmp_type(), f.src_port()),
+            (Some(1), Some(8), None)
+        );
         let bytes = eth(ETH_P_IPV6, None, &v6(58, &[129, 0, 0, 0]));
         let f = Frame::parse(&bytes);
-        assert_eq!((f.protocol(), f.icmp_type(), f.dst_port()), (Some(58), Some(129), None));
+        assert_eq!(
+            (f.protocol(), f.icmp_type(), f.dst_port()),
+            (Some(58), Some(129), None)
+        );
     }
 
     #[test]
@@ -365,7 +388,10 @@ mod tests {
         assert_eq!(f.ether_type(), Some(0x86dd));
         assert_eq!(f.src(), Some("2001:db8::1".parse().unwrap()));
         assert_eq!(f.dst(), Some("2001:db8::2".parse().unwrap()));
-        assert_eq!((f.ip_len(), f.src_port(), f.dst_port()), (Some(148), Some(1), Some(2)));
+        assert_eq!(
+            (f.ip_len(), f.src_port(), f.dst_port()),
+            (Some(148), Some(1), Some(2))
+        );
         assert!(!f.dont_fragment() && f.unfragmentable());
     }
 
@@ -377,7 +403,10 @@ mod tests {
         assert_eq!((f.src(), f.dst_port()), (Some(A), Some(9)));
         let arp = eth(0x0806, Some(7), &[0; 28]);
         let arp = Frame::parse(&arp);
-        assert_eq!((arp.vlan(), arp.ether_type(), arp.src()), (Some(7), Some(0x0806), None));
+        assert_eq!(
+            (arp.vlan(), arp.ether_type(), arp.src()),
+            (Some(7), Some(0x0806), None)
+        );
     }
 
     #[test]
@@ -389,10 +418,16 @@ mod tests {
         assert!(!f.is_syn());
         // Cut in the ports: addresses, no ports.
         let f = Frame::parse(&whole[..36]);
-        assert_eq!((f.src(), f.dst_port(), f.protocol()), (Some(A), None, Some(6)));
+        assert_eq!(
+            (f.src(), f.dst_port(), f.protocol()),
+            (Some(A), None, Some(6))
+        );
         // Cut in the IP header: an Ethernet type alone.
         let f = Frame::parse(&whole[..30]);
-        assert_eq!((f.ether_type(), f.src(), f.protocol(), f.ip_len()), (Some(0x0800), None, None, None));
+        assert_eq!(
+            (f.ether_type(), f.src(), f.protocol(), f.ip_len()),
+            (Some(0x0800), None, None, None)
+        );
         assert!(!f.dont_fragment());
         // Cut in the Ethernet header, or nothing at all.
         for len in [0, 13] {

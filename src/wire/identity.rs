@@ -84,7 +84,6 @@ impl Fnv {
     }
 }
 
-
 impl Identities {
     /// The key of `frame` (see the module), counting it as seen.
     pub(crate) fn key(&mut self, frame: &[u8]) -> u64 {

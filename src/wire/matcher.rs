@@ -248,7 +248,10 @@ mod tests {
         let m = Match::udp().dst_port(9);
         let d = Duration::from_millis(3);
         for (rule, want) in [
-            (Box::new(m.drop()) as Box<dyn Fn(&Frame<'_>) -> Verdict>, Verdict::Drop),
+            (
+                Box::new(m.drop()) as Box<dyn Fn(&Frame<'_>) -> Verdict>,
+                Verdict::Drop,
+            ),
             (Box::new(m.hold()), Verdict::Hold),
             (Box::new(m.delay(d)), Verdict::Delay(d)),
         ] {

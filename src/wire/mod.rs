@@ -20,9 +20,9 @@ pub(crate) mod link;
 pub(crate) mod matcher;
 pub(crate) mod model;
 pub(crate) mod partition;
-pub(crate) mod rules;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
+pub(crate) mod rules;
 pub(crate) mod tap;
 
 /// Which seeds a test's faults ([`Wire::set`](crate::Wire::set)) drew

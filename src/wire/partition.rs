@@ -368,12 +368,24 @@ mod tests {
     fn across_a_router_the_link_nearest_side_b() {
         // 0 -- 1 (router) -- 2, and 1 -- 3.
         let edges = [wire(0, 1), wire(1, 2), wire(1, 3)];
-        assert_eq!(min_cut(&[A, Through, B, Off], &edges), Cut::Links(vec![(1, 0)]));
-        assert_eq!(min_cut(&[B, Through, A, Off], &edges), Cut::Links(vec![(0, 1)]));
+        assert_eq!(
+            min_cut(&[A, Through, B, Off], &edges),
+            Cut::Links(vec![(1, 0)])
+        );
+        assert_eq!(
+            min_cut(&[B, Through, A, Off], &edges),
+            Cut::Links(vec![(0, 1)])
+        );
         // Host 3 on side A too: the router stays with side A.
-        assert_eq!(min_cut(&[A, Through, B, A], &edges), Cut::Links(vec![(1, 0)]));
+        assert_eq!(
+            min_cut(&[A, Through, B, A], &edges),
+            Cut::Links(vec![(1, 0)])
+        );
         // Two hosts on side B behind the router: one link nearer side A.
-        assert_eq!(min_cut(&[A, Through, B, B], &edges), Cut::Links(vec![(0, 0)]));
+        assert_eq!(
+            min_cut(&[A, Through, B, B], &edges),
+            Cut::Links(vec![(0, 0)])
+        );
     }
 
     #[test]

@@ -152,7 +152,8 @@ impl Held {
     /// shuffled releases came before: the same seed and the same frames
     /// give the same order in every run.
     pub(crate) fn take_shuffled(&mut self, seed: u64) -> Vec<Vec<u8>> {
-        let mut rng = fastrand::Rng::with_seed(seed ^ self.shuffles.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng =
+            fastrand::Rng::with_seed(seed ^ self.shuffles.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         self.shuffles += 1;
         let mut frames = self.take();
         rng.shuffle(&mut frames);
@@ -181,7 +182,13 @@ mod tests {
     }
 
     fn port_is(port: u16, v: Verdict) -> RuleFn {
-        rule(move |f| if f.dst_port() == Some(port) { v } else { Verdict::Pass })
+        rule(move |f| {
+            if f.dst_port() == Some(port) {
+                v
+            } else {
+                Verdict::Pass
+            }
+        })
     }
 
     #[test]
@@ -240,8 +247,10 @@ mod tests {
         assert!(!rules.is_empty());
         assert_eq!(rules.verdict(&udp(1)), Verdict::Hold);
         assert_eq!(rules.verdict(&udp(2)), Verdict::Hold);
-        let mut holding = Rules::default();
-        holding.hold_all = 2;
+        let holding = Rules {
+            hold_all: 2,
+            ..Rules::default()
+        };
         assert!(!holding.is_empty());
     }
 
@@ -292,8 +301,10 @@ mod tests {
         fill(&mut a);
         assert_ne!(order(a.take_shuffled(7)), first);
         fill(&mut b);
-        let mut fresh = Held::default();
-        fresh.shuffles = 1;
+        let mut fresh = Held {
+            shuffles: 1,
+            ..Held::default()
+        };
         fill(&mut fresh);
         assert_eq!(order(b.take_shuffled(7)), order(fresh.take_shuffled(7)));
     }
