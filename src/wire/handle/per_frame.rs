@@ -72,7 +72,8 @@ impl<'n> Wire<'n> {
     /// and [`DEFAULT_HOLD_BYTES`](crate::DEFAULT_HOLD_BYTES) are held
     /// (see [`Wire::hold_limit`]); frames past that are dropped and counted
     /// in [`LaneStats::hold_drops`](crate::LaneStats::hold_drops). Holds
-    /// nest: frames pass again when the last guard drops.
+    /// nest: frames pass again when the last guard drops (each guard's
+    /// drop releases what is held then).
     #[must_use = "the held frames are released when the guard drops"]
     pub fn hold(&self, dir: Direction) -> HoldGuard<'n> {
         let mut lanes = self.link.shared.lanes.lock();
