@@ -322,11 +322,11 @@ mod tests {
         lane.rules.add(port_is(2, Verdict::Delay(5 * ms)));
         lane.rules.add(port_is(3, Verdict::Hold));
         lane.rules.held.max_frames = 1;
-        for port in [1, 2, 3, 3, 4] {
+        for port in [1, 2, 3, 3, 3, 4] {
             lane.admit(udp(port), t0);
         }
         let s = lane.stats;
-        assert_eq!((s.frames, s.rule_drops, s.hold_drops, s.lost), (5, 1, 1, 1));
+        assert_eq!((s.frames, s.rule_drops, s.hold_drops, s.lost), (6, 1, 2, 1));
         assert!(!lane.is_idle());
         assert_eq!(lane.next_due(), Some(t0 + 5 * ms));
         assert_eq!(lane.due(t0 + 5 * ms), Some(udp(2)));
@@ -335,6 +335,11 @@ mod tests {
         lane.release(held, t0 + 6 * ms);
         assert_eq!(lane.due(t0 + 6 * ms), Some(udp(3)));
         assert_eq!(lane.stats.delivered, 2);
+        // Released together, frames leave in the order given, whatever
+        // their bytes.
+        lane.release(vec![udp(7), udp(5), udp(6)], t0 + 7 * ms);
+        let out: Vec<Vec<u8>> = std::iter::from_fn(|| lane.due(t0 + 7 * ms)).collect();
+        assert_eq!(out, [udp(7), udp(5), udp(6)]);
         // A hold without a rule keeps the lane busy and takes everything.
         let mut lane = Lane::new(Faults::new(), 1);
         assert!(lane.is_idle());
