@@ -165,7 +165,13 @@ pub use wire::faults::{
 };
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
-pub use wire::handle::{CarrierGuard, FaultGuard, Wire};
+pub use wire::frame::{Frame, Verdict};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::handle::{CarrierGuard, FaultGuard, HoldGuard, RuleGuard, Wire};
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::matcher::Match;
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::model::LaneStats;
@@ -175,6 +181,9 @@ pub use wire::nemesis::{Nemesis, Timeline};
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::partition::Partition;
+#[cfg(all(target_os = "linux", feature = "wire"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
+pub use wire::rules::{DEFAULT_HOLD_BYTES, DEFAULT_HOLD_FRAMES};
 #[cfg(all(target_os = "linux", feature = "wire"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wire")))]
 pub use wire::tap::{CAPTURE_LIMIT_ENV, DEFAULT_RING_BYTES};

@@ -237,6 +237,15 @@ pub(crate) fn eventfd_signal(fd: BorrowedFd<'_>) {
     unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
 }
 
+/// `read(efd)`: takes the eventfd's counter back to 0, so that it polls
+/// unreadable until the next [`eventfd_signal`].
+pub(crate) fn eventfd_clear(fd: BorrowedFd<'_>) {
+    let mut count: u64 = 0;
+    // SAFETY: reads at most 8 bytes into `count`. A counter already 0
+    // (EAGAIN, the fd is non-blocking) leaves nothing to clear.
+    unsafe { libc::read(fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+}
+
 /// The legacy ethtool commands (linux/ethtool.h) that switch one offload.
 const ETHTOOL_STXCSUM: u32 = 0x17;
 const ETHTOOL_SSG: u32 = 0x19;

@@ -10,8 +10,10 @@ use crate::wire::link::{WireLink, END_A, END_B};
 use crate::wire::model::LaneStats;
 
 mod guard;
+mod per_frame;
 use guard::Undo;
 pub use guard::{CarrierGuard, FaultGuard};
+pub use per_frame::{HoldGuard, RuleGuard};
 
 impl Topology {
     /// A link like [`Topology::link`] whose frames this crate carries, so
@@ -101,7 +103,7 @@ impl<'n> Wire<'n> {
     }
 
     /// Lane indexes of a direction.
-    fn lanes(&self, dir: Direction) -> Vec<usize> {
+    pub(super) fn lanes(&self, dir: Direction) -> Vec<usize> {
         match dir {
             Direction::Out => vec![self.end],
             Direction::In => vec![1 - self.end],
@@ -157,13 +159,26 @@ impl<'n> Wire<'n> {
     /// the last guard drops.
     #[must_use = "the cut is healed when the guard drops"]
     pub fn cut(&self) -> FaultGuard<'n> {
+        self.cut_one_way(Direction::Both)
+    }
+
+    /// Cuts the link in direction `dir` only until the guard drops: frames
+    /// that way vanish (counted in [`LaneStats::cut`]), frames the other
+    /// way still pass; `Direction::Both` is [`Wire::cut`]. A host then
+    /// still receives what the other sends, and a TCP connect either way
+    /// times out (its SYN or the SYN-ACK is lost). Infallible and nesting
+    /// like [`Wire::cut`]; the cut comes before per-frame rules and holds
+    /// (`Wire::rule`).
+    #[must_use = "the cut is healed when the guard drops"]
+    pub fn cut_one_way(&self, dir: Direction) -> FaultGuard<'n> {
         let mut lanes = self.link.shared.lanes.lock();
-        for lane in lanes.iter_mut() {
-            lane.cuts += 1;
+        let cut = self.lanes(dir);
+        for &i in &cut {
+            lanes[i].cuts += 1;
         }
         FaultGuard {
             link: self.link,
-            undo: Undo::Cut,
+            undo: Undo::Cut(cut),
         }
     }
 
@@ -237,6 +252,8 @@ impl<'n> Wire<'n> {
             total.duplicated += s.duplicated;
             total.corrupted += s.corrupted;
             total.reordered += s.reordered;
+            total.rule_drops += s.rule_drops;
+            total.hold_drops += s.hold_drops;
         }
         total
     }

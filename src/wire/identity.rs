@@ -29,6 +29,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use crate::wire::frame::{be16, be32, ethernet, ip, Ip, ACK, SYN};
+
 /// How many keys are remembered before the memory starts over (a
 /// retransmission of a segment older than that draws as its original).
 const MAX_SEEN: usize = 1 << 16;
@@ -81,63 +83,6 @@ impl Fnv {
         }
     }
 }
-
-/// An IP packet inside an Ethernet frame.
-struct Ip<'a> {
-    src: IpAddr,
-    dst: IpAddr,
-    protocol: u8,
-    payload: &'a [u8],
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The Ethernet type (after one VLAN tag, if any) and what follows it.
-fn ethernet(frame: &[u8]) -> Option<(u16, &[u8])> {
-    let kind = be16(frame, 12)?;
-    if kind == 0x8100 {
-        return Some((be16(frame, 16)?, frame.get(18..)?));
-    }
-    Some((kind, frame.get(14..)?))
-}
-
-fn ip(kind: u16, packet: &[u8]) -> Option<Ip<'_>> {
-    match kind {
-        0x0800 => {
-            let header = usize::from(packet.first()? & 0x0f) * 4;
-            let total = usize::from(be16(packet, 2)?).min(packet.len());
-            let src: [u8; 4] = packet.get(12..16)?.try_into().ok()?;
-            let dst: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
-            Some(Ip {
-                src: IpAddr::from(src),
-                dst: IpAddr::from(dst),
-                protocol: *packet.get(9)?,
-                payload: packet.get(header..total)?,
-            })
-        }
-        0x86dd => {
-            let total = (40 + usize::from(be16(packet, 4)?)).min(packet.len());
-            let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
-            let dst: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
-            Some(Ip {
-                src: IpAddr::from(src),
-                dst: IpAddr::from(dst),
-                protocol: *packet.get(6)?,
-                payload: packet.get(40..total)?,
-            })
-        }
-        _ => None,
-    }
-}
-
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
 
 impl Identities {
     /// The key of `frame` (see the module), counting it as seen.

@@ -53,6 +53,16 @@ pub(crate) struct Shared {
     /// How many [`CarrierGuard`](crate::wire::handle::CarrierGuard)s keep
     /// the carrier away; it comes back when the last one drops.
     pub(crate) downs: Mutex<usize>,
+    /// Written when frames were queued from outside the forwarding thread
+    /// (a release of held frames): it wakes the thread to send them.
+    pub(crate) wake: OwnedFd,
+}
+
+impl Shared {
+    /// Wakes the forwarding thread, to send what became due.
+    pub(crate) fn wake(&self) {
+        packet::eventfd_signal(self.wake.as_fd());
+    }
 }
 
 /// A wire link of a [`Network`](crate::Network), made by
@@ -117,6 +127,7 @@ impl WireLink {
             names,
             tap: Mutex::new(None),
             downs: Mutex::new(0),
+            wake: packet::eventfd()?,
         });
         let stop = Arc::new(packet::eventfd()?);
         let thread = {
@@ -149,7 +160,12 @@ impl Drop for WireLink {
 /// of a socket (the link is gone); what is still waiting is dropped.
 fn forward(shared: &Shared, sockets: [OwnedFd; 2], stop: &OwnedFd) {
     let mut buf = vec![0u8; FRAME_MAX];
-    let fds = [sockets[0].as_fd(), sockets[1].as_fd(), stop.as_fd()];
+    let fds = [
+        sockets[0].as_fd(),
+        sockets[1].as_fd(),
+        stop.as_fd(),
+        shared.wake.as_fd(),
+    ];
     loop {
         let now = Instant::now();
         let next = {
@@ -172,6 +188,9 @@ fn forward(shared: &Shared, sockets: [OwnedFd; 2], stop: &OwnedFd) {
         };
         if ready[2] {
             return;
+        }
+        if ready[3] {
+            packet::eventfd_clear(shared.wake.as_fd());
         }
         for i in 0..2 {
             if !ready[i] {

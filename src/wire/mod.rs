@@ -13,14 +13,17 @@ use crate::Netns;
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
 pub(crate) mod faults;
+pub(crate) mod frame;
 pub(crate) mod handle;
 pub(crate) mod identity;
 pub(crate) mod link;
+pub(crate) mod matcher;
 pub(crate) mod model;
 pub(crate) mod nemesis;
 pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
+pub(crate) mod rules;
 pub(crate) mod tap;
 
 /// Which seeds a test's faults ([`Wire::set`](crate::Wire::set)) drew

@@ -14,7 +14,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::wire::faults::{frame_seed, Faults, DEFAULT_QUEUE_BYTES, REORDER_HOLD};
+use crate::wire::frame::Verdict;
 use crate::wire::identity::Identities;
+use crate::wire::rules::Rules;
 
 /// What a lane did, counted since the wire link was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,6 +37,11 @@ pub struct LaneStats {
     pub corrupted: u64,
     /// Frames sent out of order.
     pub reordered: u64,
+    /// Frames a rule dropped ([`Verdict::Drop`], [`Wire::rule`](crate::Wire::rule)).
+    pub rule_drops: u64,
+    /// Frames to be held that the hold had no room for: past its bound
+    /// ([`Wire::hold_limit`](crate::Wire::hold_limit)), dropped.
+    pub hold_drops: u64,
 }
 
 /// A frame waiting for its time to leave.
@@ -55,6 +62,8 @@ pub(crate) struct Lane {
     /// Active cuts (a partition and a `Wire::cut` may overlap).
     pub(crate) cuts: u32,
     pub(crate) stats: LaneStats,
+    /// Per-frame rules and held frames (`rules.rs`).
+    pub(crate) rules: Rules,
     /// What identifies each frame, since the faults were last set.
     ids: Identities,
     /// Gilbert–Elliott state: in a burst of losses.
@@ -78,6 +87,7 @@ impl Lane {
             generation: 0,
             cuts: 0,
             stats: LaneStats::default(),
+            rules: Rules::default(),
             ids: Identities::default(),
             bad: false,
             busy_until: None,
@@ -100,11 +110,14 @@ impl Lane {
 
     /// Whether a frame can skip the queue: nothing set, nothing waiting.
     pub(crate) fn is_idle(&self) -> bool {
-        self.cuts == 0 && self.pending.is_empty() && self.faults.is_perfect()
+        self.cuts == 0
+            && self.pending.is_empty()
+            && self.faults.is_perfect()
+            && self.rules.is_empty()
     }
 
     /// Takes in a frame that arrived at `now`.
-    pub(crate) fn admit(&mut self, mut frame: Vec<u8>, now: Instant) {
+    pub(crate) fn admit(&mut self, frame: Vec<u8>, now: Instant) {
         self.stats.frames += 1;
         // Always five draws per frame, from the frame's own generator, so a
         // decision depends on the frame, not on which faults happen to be
@@ -116,6 +129,9 @@ impl Lane {
             self.stats.cut += 1;
             return;
         }
+        let Some(mut frame) = self.ruled(frame, now) else {
+            return;
+        };
         if self.lost(u_loss) {
             self.stats.lost += 1;
             return;
@@ -228,6 +244,32 @@ impl Lane {
     /// When the next frame is due.
     pub(crate) fn next_due(&self) -> Option<Instant> {
         self.pending.peek().map(|p| p.0.at)
+    }
+
+    /// The frame back if the rules pass it on to the faults; otherwise
+    /// what they decided is done (`rules.rs`).
+    fn ruled(&mut self, frame: Vec<u8>, now: Instant) -> Option<Vec<u8>> {
+        match self.rules.verdict(&frame) {
+            Verdict::Pass => return Some(frame),
+            Verdict::Drop => self.stats.rule_drops += 1,
+            Verdict::Delay(delay) => self.release(vec![frame], now + delay),
+            Verdict::Hold if !self.rules.held.push(frame) => self.stats.hold_drops += 1,
+            Verdict::Hold => {}
+        }
+        None
+    }
+
+    /// Sends `frames` in this order at `at`, skipping the faults (and the
+    /// order of the frames they delay).
+    pub(crate) fn release(&mut self, frames: Vec<Vec<u8>>, at: Instant) {
+        for frame in frames {
+            self.seq += 1;
+            self.pending.push(Reverse(Pending {
+                at,
+                seq: self.seq,
+                frame,
+            }));
+        }
     }
 }
 

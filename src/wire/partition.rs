@@ -1,5 +1,6 @@
-//! [`Network::partition`]: the wire links to cut between two sets of
-//! hosts, and the [`Partition`] guard that heals them.
+//! [`Network::partition`] and [`Network::partition_one_way`]: the wire
+//! links to cut between two sets of hosts, and the [`Partition`] guard
+//! that heals them.
 
 use crate::error::{Error, Result};
 use crate::network::topology::Network;
@@ -44,6 +45,35 @@ impl Network {
     /// [`Topology::link`]: crate::Topology::link
     /// [`Topology::wire`]: crate::Topology::wire
     pub fn partition(&self, side_a: &[&str], side_b: &[&str]) -> Result<Partition<'_>> {
+        let crossing = self.crossing(side_a, side_b)?;
+        let wires: Vec<Wire<'_>> = crossing.iter().map(|w| Wire { end: 0, ..*w }).collect();
+        let cuts = wires.iter().map(Wire::cut).collect();
+        Ok(Partition { cuts, wires })
+    }
+
+    /// Like [`Network::partition`], one way: frames from the hosts of
+    /// `from` towards those of `to` vanish on the same wire links
+    /// `partition(from, to)` would cut, while frames the other way still
+    /// pass ([`Wire::cut_one_way`] on each, in the direction away from
+    /// `from`). The hosts of `from` still receive what those of `to`
+    /// send, and nothing they send reaches them: UDP one way only, and a
+    /// TCP connect either way times out (a SYN or its SYN-ACK is lost).
+    /// [`Partition::wires`] lists each link from its end on `from`'s side.
+    ///
+    /// # Errors
+    /// As [`Network::partition`]; nothing is cut then.
+    pub fn partition_one_way(&self, from: &[&str], to: &[&str]) -> Result<Partition<'_>> {
+        let wires = self.crossing(from, to)?;
+        let cuts = wires
+            .iter()
+            .map(|w| w.cut_one_way(crate::Direction::Out))
+            .collect();
+        Ok(Partition { cuts, wires })
+    }
+
+    /// The wire links a partition between `side_a` and `side_b` cuts, each
+    /// from its end on `side_a`'s side.
+    fn crossing(&self, side_a: &[&str], side_b: &[&str]) -> Result<Vec<Wire<'_>>> {
         for host in side_a.iter().chain(side_b) {
             if self.get(host).is_none() {
                 return Err(Error::InvalidArgument {
@@ -100,17 +130,13 @@ impl Network {
         }
         let sides = || format!("{} | {}", side_a.join(", "), side_b.join(", "));
         match min_cut(&roles, &edges) {
-            Cut::Links(cut) => {
-                let wires: Vec<Wire<'_>> = cut
-                    .into_iter()
-                    .map(|e| Wire {
-                        link: wires[e].0,
-                        end: 0,
-                    })
-                    .collect();
-                let cuts = wires.iter().map(Wire::cut).collect();
-                Ok(Partition { cuts, wires })
-            }
+            Cut::Links(cut) => Ok(cut
+                .into_iter()
+                .map(|(e, end)| Wire {
+                    link: wires[e].0,
+                    end,
+                })
+                .collect()),
             Cut::Plain(path) => {
                 let path: Vec<&str> = path.iter().map(|e| names[*e].as_str()).collect();
                 Err(Error::InvalidArgument {
@@ -155,8 +181,9 @@ struct Edge {
 /// What separates the sides.
 #[derive(Debug, PartialEq, Eq)]
 enum Cut {
-    /// These wire links (edge indexes, ascending).
-    Links(Vec<usize>),
+    /// These wire links (edge indexes, ascending), each with its end on
+    /// side A's side (0: `a`, 1: `b`).
+    Links(Vec<(usize, usize)>),
     /// Nothing can: these plain links join the sides (edge indexes, from
     /// side A to side B).
     Plain(Vec<usize>),
@@ -250,7 +277,7 @@ fn min_cut(roles: &[Role], edges: &[Edge]) -> Cut {
             .iter()
             .enumerate()
             .filter(|(_, e)| e.wire && active(e) && reaches[e.a] != reaches[e.b])
-            .map(|(i, _)| i)
+            .map(|(i, e)| (i, usize::from(reaches[e.a])))
             .collect(),
     )
 }
@@ -296,7 +323,8 @@ fn plain_path(roles: &[Role], edges: &[Edge]) -> Option<Vec<usize>> {
     None
 }
 
-/// A partition of a network ([`Network::partition`]): healed on drop.
+/// A partition of a network ([`Network::partition`],
+/// [`Network::partition_one_way`]): healed on drop.
 #[derive(Debug)]
 #[must_use = "the partition is healed when this guard drops"]
 pub struct Partition<'n> {
@@ -316,7 +344,8 @@ impl<'n> Partition<'n> {
     }
 
     /// The wire links the partition cuts, each from its first end (as
-    /// [`Network::wires`] lists them).
+    /// [`Network::wires`] lists them); for [`Network::partition_one_way`],
+    /// from its end on the `from` side (the direction cut is `Out`).
     pub fn wires(&self) -> &[Wire<'n>] {
         &self.wires
     }
@@ -339,19 +368,31 @@ mod tests {
     fn across_a_router_the_link_nearest_side_b() {
         // 0 -- 1 (router) -- 2, and 1 -- 3.
         let edges = [wire(0, 1), wire(1, 2), wire(1, 3)];
-        assert_eq!(min_cut(&[A, Through, B, Off], &edges), Cut::Links(vec![1]));
-        assert_eq!(min_cut(&[B, Through, A, Off], &edges), Cut::Links(vec![0]));
+        assert_eq!(
+            min_cut(&[A, Through, B, Off], &edges),
+            Cut::Links(vec![(1, 0)])
+        );
+        assert_eq!(
+            min_cut(&[B, Through, A, Off], &edges),
+            Cut::Links(vec![(0, 1)])
+        );
         // Host 3 on side A too: the router stays with side A.
-        assert_eq!(min_cut(&[A, Through, B, A], &edges), Cut::Links(vec![1]));
+        assert_eq!(
+            min_cut(&[A, Through, B, A], &edges),
+            Cut::Links(vec![(1, 0)])
+        );
         // Two hosts on side B behind the router: one link nearer side A.
-        assert_eq!(min_cut(&[A, Through, B, B], &edges), Cut::Links(vec![0]));
+        assert_eq!(
+            min_cut(&[A, Through, B, B], &edges),
+            Cut::Links(vec![(0, 0)])
+        );
     }
 
     #[test]
     fn hosts_that_do_not_forward_carry_nothing_across() {
         // A triangle of plain hosts: only the direct link.
         let edges = [wire(0, 1), wire(0, 2), wire(1, 2)];
-        assert_eq!(min_cut(&[A, B, Off], &edges), Cut::Links(vec![0]));
+        assert_eq!(min_cut(&[A, B, Off], &edges), Cut::Links(vec![(0, 0)]));
         assert_eq!(
             min_cut(&[A, Off, B, Off], &[wire(0, 1), wire(1, 2)]),
             Cut::NoPath
@@ -363,13 +404,13 @@ mod tests {
         // 0 -plain- 1 (router) -wire- 2: the wire.
         assert_eq!(
             min_cut(&[A, Through, B], &[plain(0, 1), wire(1, 2)]),
-            Cut::Links(vec![1])
+            Cut::Links(vec![(1, 0)])
         );
         // 0 -wire- 1 (router) -plain- 2 and 1 -plain- 3 (B): plain path 1's
         // side cannot be cut, so the wire from 0.
         assert_eq!(
             min_cut(&[A, Through, B, B], &[wire(0, 1), plain(1, 2), plain(1, 3)]),
-            Cut::Links(vec![0])
+            Cut::Links(vec![(0, 0)])
         );
         // Plain all the way, through a LAN host: named in order.
         assert_eq!(
@@ -385,7 +426,7 @@ mod tests {
         let edges = [wire(0, 1), wire(1, 3), wire(0, 2), wire(2, 3), wire(0, 3)];
         assert_eq!(
             min_cut(&[A, Through, Through, B], &edges),
-            Cut::Links(vec![1, 3, 4])
+            Cut::Links(vec![(1, 0), (3, 0), (4, 0)])
         );
     }
 }

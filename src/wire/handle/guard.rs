@@ -1,5 +1,5 @@
 //! The guards of a wire link's changes: [`FaultGuard`] ([`Wire::set`],
-//! [`Wire::cut`]) and [`CarrierGuard`] ([`Wire::down`]), each undoing its
+//! [`Wire::cut`], [`Wire::cut_one_way`]) and [`CarrierGuard`] ([`Wire::down`]), each undoing its
 //! change when dropped (a partition's guard is `wire/partition.rs`'s).
 
 use std::fmt;
@@ -11,10 +11,13 @@ use crate::wire::link::WireLink;
 /// What a [`FaultGuard`] puts back.
 pub(super) enum Undo {
     Faults(Vec<(usize, Faults, u64)>),
-    Cut,
+    /// The lanes cut (both for [`Wire::cut`], one for
+    /// [`Wire::cut_one_way`]).
+    Cut(Vec<usize>),
 }
 
-/// Undoes a [`Wire::set`] or [`Wire::cut`] when dropped.
+/// Undoes a [`Wire::set`], [`Wire::cut`] or [`Wire::cut_one_way`] when
+/// dropped.
 #[must_use = "the change is undone when the guard drops"]
 pub struct FaultGuard<'n> {
     pub(super) link: &'n WireLink,
@@ -50,9 +53,9 @@ impl Drop for FaultGuard<'_> {
                     lanes[i].set(faults, seed);
                 }
             }
-            Undo::Cut => {
-                for lane in lanes.iter_mut() {
-                    lane.cuts = lane.cuts.saturating_sub(1);
+            Undo::Cut(cut) => {
+                for &i in cut.iter() {
+                    lanes[i].cuts = lanes[i].cuts.saturating_sub(1);
                 }
             }
         }
