@@ -139,10 +139,15 @@ mod nested {
                         .args(["-c", "echo harness-marker-99; exec sleep 30"]),
                 )
                 .unwrap();
+            let start = std::time::Instant::now();
             while !std::fs::read_to_string(daemon.log_path())
                 .unwrap_or_default()
                 .contains("harness-marker-99")
             {
+                assert!(
+                    start.elapsed() < std::time::Duration::from_secs(20),
+                    "the daemon's log never showed its marker"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             panic!("failing after the daemon spoke");

@@ -70,6 +70,16 @@ impl Artifacts {
             if !(entry.ends_with(".log") || entry == "capture.pcapng") {
                 continue;
             }
+            // A log whose program still runs is another process's run of
+            // the same test (a harness run twice at once): not ours to
+            // remove. `<program>-<pid>.log`; `-spawning-N.log` is a log
+            // being made.
+            if let Some(stem) = entry.strip_suffix(".log") {
+                let pid = stem.rsplit('-').next().unwrap_or_default();
+                if stem.contains("-spawning-") || !crate::kernel::pid_is_gone(pid) {
+                    continue;
+                }
+            }
             let path = dir.join(&*entry);
             if matches!(crate::kernel::lstat_type(&path), Ok(Some(t)) if t.is_file()) {
                 let _ = crate::kernel::unlink(&path);
