@@ -177,16 +177,18 @@ fn sweep_removes_every_state_a_crash_leaves_and_nothing_else() {
         })
         .unwrap();
     t.write_record("stacked", &dead_record(GONE_PID));
-    // An empty placeholder of a gone owner, and a record without an entry.
+    // An empty placeholder of a gone owner.
     std::fs::File::create(t.entry("placeholder")).unwrap();
     t.write_record("placeholder", &dead_record(GONE_PID));
-    t.write_record("no-entry", &dead_record(GONE_PID));
     // A live owner's namespace: untouched.
     let live = t.mounted("live");
     t.write_record("live", &live_record());
     // A record netns-test did not write, on a mounted namespace: left.
     let garbage = t.mounted("garbage");
     t.write_record("garbage", "hello\n");
+    // A record without an entry of a gone owner (written after the last
+    // create).
+    t.write_record("no-entry", &dead_record(GONE_PID));
     // A directory and a symlink (out of the run directory) where a gone
     // owner's namespace should be: left, and the symlink's target too.
     std::fs::create_dir(t.entry("a-dir")).unwrap();
@@ -248,7 +250,6 @@ fn sweep_removes_every_state_a_crash_leaves_and_nothing_else() {
         t.coordination("fixture-lab.lock"),
         t.coordination("locks/free"),
         t.coordination("owners/mounted"),
-        t.coordination("owners/no-entry"),
         t.coordination("owners/placeholder"),
         t.coordination("owners/stacked"),
         t.coordination(&format!("tmp/{GONE_PID}-1-0")),
@@ -257,6 +258,10 @@ fn sweep_removes_every_state_a_crash_leaves_and_nothing_else() {
     assert_eq!(paths(&dry, &would), expected, "{dry:#?}");
 
     let swept = t.dir.sweep(false).unwrap();
+    // A record whose entry is gone (as `ip netns del` leaves one) goes
+    // before any sweep looks: whatever prepares the run directory removes
+    // it.
+    assert!(!t.coordination("owners/no-entry").exists(), "{swept:#?}");
     let removed = |l: &Leftover| l.outcome == Outcome::Removed;
     assert_eq!(paths(&swept, &removed), expected, "{swept:#?}");
     let kind = |path: PathBuf| swept.iter().find(|l| l.path == path).unwrap().kind;
