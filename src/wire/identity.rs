@@ -444,6 +444,23 @@ mod tests {
         assert_eq!(keys(1_000), keys(2_000));
     }
 
+    #[test]
+    fn a_flow_first_seen_mid_stream_is_keyed_by_the_lower_port() {
+        // No SYN seen (faults set on a running connection): the ephemeral
+        // port still does not change the keys.
+        let keys = |client: u16| {
+            let mut ids = Identities::default();
+            [
+                tcp(C, S, (client, 80), 500, 9, ACK, b"more data"),
+                tcp(C, S, (client, 80), 509, 9, ACK | 0x01, b""),
+            ]
+            .iter()
+            .map(|f| ids.key(f))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(40_000), keys(50_000));
+    }
+
     /// Golden values of a second connection, an IPv6 segment, a UDP
     /// datagram and an echo request: what a replay reproduces, pinned.
     #[test]
