@@ -135,6 +135,8 @@ pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 #[cfg(target_os = "linux")]
 pub use network::addr::Addr;
 #[cfg(target_os = "linux")]
+pub use network::diagram::Diagram;
+#[cfg(target_os = "linux")]
 pub use network::dump::State;
 #[cfg(target_os = "linux")]
 pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};

@@ -32,6 +32,9 @@ pub struct Network {
     /// The hosts that pass traffic between their links: routers and LAN
     /// hosts (their bridge), as declared.
     pub(crate) forwarders: Vec<String>,
+    /// The LAN hosts (each holds a bridge, `step.rs`'s `BRIDGE`), among
+    /// the forwarders: the diagram marks them (`diagram.rs`).
+    pub(crate) lans: Vec<String>,
     /// `(host, alias)`: other names of hosts (network/names.rs).
     pub(crate) aliases: Vec<(String, String)>,
 }

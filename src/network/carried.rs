@@ -22,6 +22,13 @@ use crate::Netns;
 pub(crate) trait Carrier: Any + Send + Sync + fmt::Debug {
     /// For the layer that made it, to get its own type back.
     fn as_any(&self) -> &dyn Any;
+
+    /// What is set on the link now, one line per direction that has
+    /// something (`"client/eth0 -> router/eth0: loss 10%"`), for
+    /// [`Network::diagram`]; empty for a link that passes frames unchanged.
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Makes the link between `link_a` of host `a` and `link_b` of host `b` and

@@ -6,6 +6,7 @@ pub(crate) mod addr;
 pub(crate) mod bridge;
 pub(crate) mod built;
 pub(crate) mod carried;
+pub(crate) mod diagram;
 pub(crate) mod dump;
 mod hosts;
 pub(crate) mod link;

@@ -190,6 +190,7 @@ impl Topology {
             addrs: Vec::new(),
             plain: Vec::new(),
             forwarders: Vec::new(),
+            lans: Vec::new(),
             aliases: self.aliases.clone(),
         };
         let total = plan.len();

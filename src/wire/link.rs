@@ -79,6 +79,10 @@ impl Carrier for WireLink {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    fn describe(&self) -> Vec<String> {
+        crate::wire::describe::lanes(&self.shared)
+    }
 }
 
 /// The [`Start`](crate::network::carried::Start) of a wire link.

@@ -12,6 +12,7 @@ use crate::Netns;
 
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
+pub(crate) mod describe;
 pub(crate) mod faults;
 pub(crate) mod frame;
 pub(crate) mod handle;
