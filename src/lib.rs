@@ -151,7 +151,7 @@ pub use privilege::{Privilege, Unavailable};
 #[cfg(target_os = "linux")]
 pub use process::{Listening, Paused, Process, Ready, Signal, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]
-pub use settings::{DUMP_ENV, KEEP_ENV, SEEDS_ENV};
+pub use settings::{DUMP_ENV, KEEP_ENV, REPORT_ENV, SEEDS_ENV};
 #[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]

@@ -209,7 +209,7 @@ impl Topology {
             on_build(&net);
         }
         // A failing test's dump shows this network's hosts.
-        net.registered = crate::network::registered::register(&net.hosts);
+        net.registered = crate::network::registered::register(&net);
         Ok(net)
     }
 

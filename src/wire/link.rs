@@ -80,8 +80,9 @@ impl Carrier for WireLink {
         self
     }
 
-    fn describe(&self) -> Vec<String> {
-        crate::wire::describe::lanes(&self.shared)
+    fn describer(&self) -> Option<crate::network::carried::Describe> {
+        let shared = self.shared.clone();
+        Some(Arc::new(move || crate::wire::describe::lanes(&shared)))
     }
 }
 

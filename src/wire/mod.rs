@@ -109,14 +109,14 @@ impl TestWatch {
     /// Called by the runner when the test is over (a panic gets here through
     /// `Drop`): writes the capture file if it is kept, and prints to the
     /// test's output where it is and which seed the faults drew from, if the
-    /// test failed.
-    pub(crate) fn finish(mut self, failed: bool) {
-        self.end(failed);
+    /// test failed; returns those lines (for the report page).
+    pub(crate) fn finish(mut self, failed: bool) -> Vec<String> {
+        self.end(failed)
     }
 
-    fn end(&mut self, failed: bool) {
+    fn end(&mut self, failed: bool) -> Vec<String> {
         if std::mem::replace(&mut self.done, true) {
-            return;
+            return Vec::new();
         }
         let mut notes = Vec::new();
         #[cfg(feature = "capture")]
@@ -124,10 +124,11 @@ impl TestWatch {
         if failed {
             notes.extend(failure_note(&self.ctx));
             notes.extend(nemesis::failure_note(&self.ctx));
-            for note in notes {
+            for note in &notes {
                 eprintln!("{note}");
             }
         }
+        notes
     }
 }
 

@@ -1,0 +1,260 @@
+//! A failing test's report page (`NETNS_TEST_REPORT`): a child process runs
+//! a failing fixture test with a capture; its message names the page,
+//! which holds the message, the topology as SVG with counters and faults,
+//! the state, the seed line and the packet ladder; a passing test writes
+//! none. The page is then opened in headless Chromium, whose DOM must show
+//! the same (skipped where Chromium is not installed, failed under
+//! `NETNS_TEST_REQUIRE=1`), and a screenshot goes to
+//! `target/ci-artifacts/`.
+//!
+//! The failing test is `fixture_*`, `#[ignore]`d and inert unless
+//! `NETNS_TEST_FIXTURE=1`: this binary runs itself on it.
+#![cfg(feature = "capture")]
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::output_text;
+use netns_test::{netns_test, Direction, Faults, Topology};
+
+const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
+
+/// Runs this binary on the one ignored test `name`, armed, with `env`.
+fn run_fixture(name: &str, env: &[(&str, &str)]) -> Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", name, "--nocapture"])
+        .env(FIXTURE_ENV, "1")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("NETNS_TEST_KEEP")
+        .env_remove("NETNS_TEST_REPORT")
+        .env_remove("NETNS_TEST_CAPTURE_DIR")
+        .env("NETNS_TEST_SEED", "7")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// client -(wire, 50% loss client to server)- router -- server; 40 UDP
+/// datagrams from client to server; then fails if armed.
+#[netns_test]
+#[ignore = "fixture: run by the tests below"]
+fn fixture_report_fails() {
+    let net = Topology::new()
+        .host("client")
+        .router("router")
+        .host("server")
+        .wire("client", "eth0", "router", "eth0")
+        .link("router", "eth1", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.2/24")
+        .addr("router", "eth0", "192.0.2.1/24")
+        .addr("router", "eth1", "198.51.100.1/24")
+        .addr("server", "eth0", "198.51.100.2/24")
+        .route("client", "default", "192.0.2.1")
+        .route("server", "default", "198.51.100.1")
+        .build()
+        .unwrap();
+    let server = net
+        .host("server")
+        .run(|| UdpSocket::bind("198.51.100.2:9"))
+        .unwrap()
+        .unwrap();
+    let client = net
+        .host("client")
+        .run(|| UdpSocket::bind("192.0.2.2:40000"))
+        .unwrap()
+        .unwrap();
+    // One datagram through first, so that ARP is done before the loss.
+    client.send_to(b"warm", "198.51.100.2:9").unwrap();
+    server
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    server.recv(&mut [0; 64]).unwrap();
+    let wire = net.wire("client", "eth0").unwrap();
+    let _loss = wire.set(Direction::Out, Faults::new().loss(0.5)).unwrap();
+    for i in 0..40u8 {
+        client.send_to(&[i; 16], "198.51.100.2:9").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        std::env::var_os(FIXTURE_ENV).is_none(),
+        "deliberate <failure> of the report test"
+    );
+}
+
+/// The path the failure's `netns-test: report: PATH` line names.
+fn report_path(text: &str) -> PathBuf {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("netns-test: report: "))
+        .unwrap_or_else(|| panic!("no report line in:\n{text}"));
+    PathBuf::from(line.trim())
+}
+
+/// The tests share the fixture's directory: one runs it at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The page of a failing captured test, checked as text.
+fn failing_page() -> (PathBuf, String) {
+    let out = run_fixture("fixture_report_fails", &[("NETNS_TEST_CAPTURE", "failed")]);
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    let path = report_path(&text);
+    assert_eq!(path.file_name().unwrap(), "report.html");
+    assert!(
+        path.ends_with("report.fixture_report_fails/report.html"),
+        "{path:?}"
+    );
+    let html = std::fs::read_to_string(&path).unwrap();
+    (path, html)
+}
+
+#[test]
+fn a_failing_captured_test_writes_a_page_that_its_message_names() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (path, html) = failing_page();
+    for expected in [
+        // The message, escaped.
+        "deliberate &lt;failure&gt; of the report test",
+        // The topology: hosts, a link's interfaces, the wire's fault.
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"topology\"",
+        ">client</text>",
+        ">router</text>",
+        ">server</text>",
+        "eth1 198.51.100.1/24 -- eth0 198.51.100.2/24",
+        "client/eth0 -&gt; router/eth0: loss 50%",
+        // Counters of a link end.
+        "server:eth0 rx ",
+        // The state of a host, the seed line, the capture.
+        "link 1 lo UP",
+        "link faults drew from seed 7",
+        "<a href=\"capture.pcapng\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ladder\"",
+        "UDP 40000 &gt; 9",
+    ] {
+        assert!(
+            html.contains(expected),
+            "{expected:?} not in {}",
+            path.display()
+        );
+    }
+    for banned in ["<script", "<link", "src="] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    assert!(path.with_file_name("capture.pcapng").is_file());
+}
+
+#[test]
+fn a_passing_test_and_report_off_write_no_page() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = {
+        let (path, _) = failing_page();
+        path.parent().unwrap().to_owned()
+    };
+    // Off: the earlier run's page is cleared at the start, none written.
+    let out = run_fixture(
+        "fixture_report_fails",
+        &[
+            ("NETNS_TEST_CAPTURE", "failed"),
+            ("NETNS_TEST_REPORT", "off"),
+        ],
+    );
+    let text = output_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(!text.contains("netns-test: report:"), "{text}");
+    assert!(!dir.join("report.html").exists());
+    // Without capture or keep, the default is off.
+    let out = run_fixture("fixture_report_fails", &[]);
+    assert!(!output_text(&out).contains("netns-test: report:"));
+}
+
+/// Chromium, if installed; `None` (a skip) otherwise, or a failure under
+/// `NETNS_TEST_REQUIRE=1`.
+fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("chromium"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let why = "chromium is not installed: `apt-get install chromium` (.ci/run installs it)";
+        let require = std::env::var("NETNS_TEST_REQUIRE").is_ok_and(|v| v == "1");
+        assert!(!require, "{why}");
+        eprintln!("skipped: {why}");
+    }
+    found
+}
+
+/// Runs headless Chromium on `page` with `args`; its stdout.
+fn run_chromium(chromium: &Path, page: &Path, args: &[&str]) -> String {
+    let profile = tempdir();
+    let out = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(out.status.success(), "{}", output_text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netns-test-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn chromium_shows_the_page_of_a_failing_test() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let (path, _) = failing_page();
+    let dom = run_chromium(&chromium, &path, &["--dump-dom"]);
+    // Parsed by the browser: the SVG's hosts and links, the ladder's rows.
+    let topology = dom
+        .split_once("class=\"topology\"")
+        .unwrap_or_else(|| panic!("no topology SVG in the DOM:\n{dom}"))
+        .1;
+    for host in ["client", "router", "server"] {
+        assert!(topology.contains(&format!(">{host}</text>")), "{host}");
+    }
+    assert_eq!(
+        topology
+            .split("</svg>")
+            .next()
+            .unwrap()
+            .matches("class=\"link\"")
+            .count(),
+        2
+    );
+    let ladder = dom.split_once("class=\"ladder\"").unwrap().1;
+    let rows = ladder.matches("<g class=\"frame\">").count();
+    assert!(rows >= 20, "{rows} ladder rows");
+    assert!(dom.contains("<table id=\"frames\">"));
+    // A screenshot for CI's artifacts.
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-artifacts");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    run_chromium(
+        &chromium,
+        &path,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2400",
+        ],
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
