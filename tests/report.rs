@@ -145,6 +145,64 @@ fn a_failing_captured_test_writes_a_page_that_its_message_names() {
         assert!(!html.contains(banned), "{banned}");
     }
     assert!(path.with_file_name("capture.pcapng").is_file());
+    // The ladder marks a dropped frame with the wire's reason, in red.
+    assert!(
+        html.contains("<tr class=\"note\">") && html.contains("dropped by loss (seed "),
+        "no dropped frame marked in {}",
+        path.display()
+    );
+}
+
+/// Each packet comment of the capture at `path`, with the interface's
+/// name and the frame.
+fn comments(path: &Path) -> Vec<(String, String, Vec<u8>)> {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let (mut names, mut found) = (Vec::new(), Vec::new());
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(idb) => names.push(
+                idb.options
+                    .iter()
+                    .find_map(|o| match o {
+                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap(),
+            ),
+            Block::EnhancedPacket(epb) => {
+                for o in &epb.options {
+                    if let EnhancedPacketOption::Comment(c) = o {
+                        let name = names[epb.interface_id as usize].clone();
+                        found.push((name, c.to_string(), epb.data.to_vec()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[test]
+fn the_capture_says_why_the_wire_dropped_a_frame() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (path, _) = failing_page();
+    let notes = comments(&path.with_file_name("capture.pcapng"));
+    // The loss is client to router only: every note is on the sender's
+    // interface and names the direction's seed.
+    for (iface, note, _) in &notes {
+        assert_eq!(iface, "client/eth0");
+        assert!(note.starts_with("dropped by loss (seed "), "{note}");
+    }
+    // 40 datagrams to port 9 (IPv4, UDP) at 50%: some dropped, not all.
+    let udp = notes
+        .iter()
+        .filter(|(_, _, f)| f[12..14] == [8, 0] && f[23] == 17 && f[36..38] == [0, 9])
+        .count();
+    assert!((5..40).contains(&udp), "{udp} of {notes:?}");
 }
 
 #[test]
@@ -237,6 +295,9 @@ fn chromium_shows_the_page_of_a_failing_test() {
     let ladder = dom.split_once("class=\"ladder\"").unwrap().1;
     let rows = ladder.matches("<g class=\"frame\">").count();
     assert!(rows >= 20, "{rows} ladder rows");
+    // A dropped frame, in red with its reason, in the SVG and the table.
+    assert!(ladder.contains("fill=\"#c00\">UDP 40000 &gt; 9 58 B \u{2717} dropped by loss (seed "));
+    assert!(dom.contains("<tr class=\"note\">"));
     assert!(dom.contains("<table id=\"frames\">"));
     // A screenshot for CI's artifacts.
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-artifacts");

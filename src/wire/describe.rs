@@ -68,7 +68,7 @@ fn percent(v: f64) -> String {
 }
 
 /// A duration in milliseconds, at most three decimals, no trailing zeros.
-fn millis(d: Duration) -> String {
+pub(crate) fn millis(d: Duration) -> String {
     trim(format!("{:.3}", d.as_secs_f64() * 1000.0)) + " ms"
 }
 

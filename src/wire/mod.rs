@@ -21,6 +21,7 @@ pub(crate) mod link;
 pub(crate) mod matcher;
 pub(crate) mod model;
 pub(crate) mod nemesis;
+pub(crate) mod notes;
 pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
