@@ -145,6 +145,15 @@ fn a_failing_captured_test_writes_a_page_that_its_message_names() {
         assert!(!html.contains(banned), "{banned}");
     }
     assert!(path.with_file_name("capture.pcapng").is_file());
+    // The index beside the tests' directories links it, as failed.
+    let index =
+        std::fs::read_to_string(path.parent().unwrap().with_file_name("index.html")).unwrap();
+    assert!(
+        index.contains(
+            "<td class=\"failed\">failed</td><td><a href=\"report.fixture_report_fails/report.html\">"
+        ),
+        "{index}"
+    );
     // The ladder marks a dropped frame with the wire's reason, in red.
     assert!(
         html.contains("<tr class=\"note\">") && html.contains("dropped by loss (seed "),

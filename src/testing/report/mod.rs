@@ -24,6 +24,7 @@ use crate::settings::{ReportMode, Settings};
 use crate::Link;
 
 pub(crate) mod html;
+pub(crate) mod index;
 #[cfg(feature = "capture")]
 pub(crate) mod ladder;
 pub(crate) mod svg;
@@ -149,7 +150,13 @@ pub(crate) fn write(
         Ok(path)
     });
     Some(match written {
-        Ok(path) => format!("netns-test: report: {}", path.display()),
+        Ok(path) => {
+            let mut line = format!("netns-test: report: {}", path.display());
+            if let Err(e) = index::write(artifacts) {
+                line.push_str(&format!("\nnetns-test: report index not written: {e}"));
+            }
+            line
+        }
         Err(e) => format!("netns-test: report not written: {e}"),
     })
 }
