@@ -271,7 +271,10 @@ fn run_chromium(chromium: &Path, page: &Path, args: &[&str]) -> String {
 }
 
 fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netns-test-chromium-{}", std::process::id()));
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("netns-test-chromium-{}-{n}", std::process::id());
+    let dir = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -308,11 +311,18 @@ fn chromium_shows_the_page_of_a_failing_test() {
     assert!(ladder.contains("fill=\"#c00\">UDP 40000 &gt; 9 58 B \u{2717} dropped by loss (seed "));
     assert!(dom.contains("<tr class=\"note\">"));
     assert!(dom.contains("<table id=\"frames\">"));
-    // A screenshot for CI's artifacts.
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-artifacts");
-    std::fs::create_dir_all(&shots).unwrap();
+    // A screenshot for CI's artifacts (in the temporary directory where
+    // the target directory is not ours to write: a rootless run).
+    let mut shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-artifacts");
+    let writable = std::fs::create_dir_all(&shots).is_ok()
+        && std::fs::write(shots.join(".probe"), b"").is_ok()
+        && std::fs::remove_file(shots.join(".probe")).is_ok();
+    if !writable {
+        shots = tempdir();
+    }
     let shot = shots.join("report.png");
     let _ = std::fs::remove_file(&shot);
+    assert!(!shot.exists(), "{} is left from before", shot.display());
     run_chromium(
         &chromium,
         &path,
@@ -322,6 +332,9 @@ fn chromium_shows_the_page_of_a_failing_test() {
         ],
     );
     let png = std::fs::read(&shot).unwrap();
+    if !writable {
+        let _ = std::fs::remove_dir_all(&shots);
+    }
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
         "{} bytes",
