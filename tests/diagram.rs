@@ -3,6 +3,8 @@
 //! now (the faults' guard dropped, they are gone from it).
 
 #![cfg(feature = "wire")]
+mod common;
+
 use std::time::Duration;
 
 use netns_test::{netns_test, Topology};
@@ -71,4 +73,18 @@ fn a_built_network_is_drawn_with_its_wire_faults() {
         cut.contains("router/eth1 -#62; server/eth0: cut<br/>server/eth0 -#62; router/eth1: cut"),
         "{cut}"
     );
+}
+
+/// README's drawing of its lab is what `diagram()` gives for it (the lab
+/// is `common::client_router_server`).
+#[netns_test]
+fn the_readme_shows_the_labs_diagram() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split_once("```mermaid\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a mermaid block in README.md")
+        .0;
+    let net = common::client_router_server().build().unwrap();
+    assert_eq!(net.diagram().mermaid(), block);
 }

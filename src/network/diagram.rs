@@ -44,8 +44,8 @@ pub(crate) struct Edge {
 /// A drawing of a [`Network`] at one instant: hosts, links, addresses and
 /// the faults set on wire links ([`Network::diagram`]).
 ///
-/// [`Diagram::mermaid`] gives a Mermaid flowchart (GitHub and many doc
-/// sites render a ```` ```mermaid ```` block), [`Diagram::dot`] Graphviz
+/// [`Diagram::mermaid`] gives a Mermaid flowchart (GitHub renders a
+/// ```` ```mermaid ```` block in a README or an issue), [`Diagram::dot`] Graphviz
 /// DOT (`dot -Tsvg`); `Display` is the Mermaid text. Routers are hexagons,
 /// LAN hosts (a bridge `br0`) stadiums, other hosts boxes; wire links are
 /// dashed and say what is set on each direction.
