@@ -1,7 +1,9 @@
 //! What a failing `#[netns_test]` leaves for its author (README, "When a
 //! test fails"): its namespace's state (`NETNS_TEST_DUMP`, on by default)
 //! and, with `NETNS_TEST_KEEP=failed`, the namespace itself, kept in the
-//! run directory.
+//! run directory; what the report page (`NETNS_TEST_REPORT`,
+//! `testing/report/`) shows of the namespaces and networks is read with
+//! the state, at the same moment.
 //!
 //! Both happen on the body's thread, inside the namespace, before that
 //! thread ends (an anonymous namespace dies with its last thread). For a
@@ -10,8 +12,8 @@
 //! captures and shows for a failed test) when the panic leaves the body;
 //! for an `Err`, both happen once the body has returned (its locals, so its
 //! sockets, are gone then), and the text is appended to the error's. A passing test, a `#[should_panic]` test, and
-//! every test with `NETNS_TEST_DUMP=0` and no `NETNS_TEST_KEEP` pay nothing
-//! but an environment read.
+//! every test with `NETNS_TEST_DUMP=0`, no `NETNS_TEST_KEEP` and no report
+//! pay nothing but an environment read.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;

@@ -103,6 +103,9 @@ pub(crate) fn write(
         ReportMode::Failed if !failed => return None,
         _ => {}
     }
+    // An `Err`'s text has the failure's own lines appended (the state
+    // dump): the page shows those in their own sections.
+    let message = message.split("\nnetns-test: ").next().unwrap_or(message);
     let name = ctx.file_name();
     let held = ctx.state_if::<Held>();
     let networks = held
