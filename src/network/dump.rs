@@ -149,6 +149,7 @@ fn read_state(socket: &mut RouteSocket, label: &str) -> Result<State> {
         _ => None,
     }));
     lines.extend(socket_lines());
+    lines.extend(crate::network::conntrack::conntrack_lines());
     Ok(State { lines })
 }
 
