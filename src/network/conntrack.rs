@@ -12,8 +12,8 @@ use crate::kernel::{read_proc_or_errno, thread_self};
 /// tcp 6 118 TIME_WAIT src=...`, as `nf_conntrack` lists them with the
 /// runs of spaces collapsed. Nothing when the table is empty or conntrack
 /// is not loaded (`ENOENT`); one line saying why when it cannot be read
-/// (rootless: `EACCES`, the kernel lets only the initial user namespace's
-/// root read it).
+/// (`EACCES`: the namespace's owner is not this process's user; the
+/// crate's rootless mode owns its hosts and reads it).
 pub(crate) fn conntrack_lines() -> Vec<String> {
     let path = thread_self("net/nf_conntrack");
     match read_proc_or_errno(&path) {
@@ -28,8 +28,8 @@ pub(crate) fn conntrack_lines() -> Vec<String> {
             .collect(),
         Err(Errno::NOENT) => Vec::new(),
         Err(Errno::ACCESS) => vec![format!(
-            "conntrack: {} cannot be read (EACCES): only the initial user namespace's root may \
-             (rootless runs cannot show NAT state)",
+            "conntrack: {} cannot be read (EACCES): the namespace's owner is not this \
+             process's user; no NAT state to show",
             path.display()
         )],
         Err(e) => vec![format!("conntrack: {}: {e}", path.display())],

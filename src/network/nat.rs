@@ -31,8 +31,10 @@ const SEED: &str = "0x6e6e7374";
 /// | `AddressDependent` | ... and the destination address | one per destination address |
 /// | `AddressAndPortDependent` | ... and the destination port | one per destination address and port |
 ///
-/// The port is `20000 + jhash(...) % 40000` (nft's `jhash` with a fixed
-/// seed), so a mapping is the same in every run. Two inside endpoints
+/// The port is nft's `jhash` of the key with a fixed seed (`jhash KEY mod
+/// 40000 seed S offset 20000`; nft 1.0.6 hands the 32-bit result to the
+/// 16-bit port byte-swapped, so the port seen is not inside that range):
+/// a function of the key alone, the same in every run. Two inside endpoints
 /// whose hashes meet on one port and destination collide: conntrack finds
 /// no free tuple in the one-port range and drops the second flow's packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -59,7 +59,7 @@ pub(crate) fn apply(netns: &Netns, script: &str) -> Result<()> {
     let status = process.wait()?;
     let log = std::fs::read_to_string(process.log_path()).unwrap_or_default();
     if status.success() {
-        let _ = std::fs::remove_file(process.log_path());
+        crate::process::log::forget(process.log_path());
         return Ok(());
     }
     let numbered: String = script
