@@ -147,16 +147,17 @@ impl Rule {
         self
     }
 
-    /// Source address or prefix (`"10.0.0.0/24"`, `"2001:db8::1/128"`; an
-    /// [`IpAddr`](std::net::IpAddr) converts to its host prefix).
-    pub fn from(mut self, prefix: impl Into<IpNet>) -> Rule {
-        self.from = Some(prefix.into());
+    /// Source address or prefix (`"10.0.0.0/24".parse()?`,
+    /// `"2001:db8::1/128".parse()?`; an address alone:
+    /// `IpNet::from(addr)`, its host prefix).
+    pub fn from(mut self, prefix: IpNet) -> Rule {
+        self.from = Some(prefix);
         self
     }
 
     /// Destination address or prefix, as [`Rule::from`].
-    pub fn to(mut self, prefix: impl Into<IpNet>) -> Rule {
-        self.to = Some(prefix.into());
+    pub fn to(mut self, prefix: IpNet) -> Rule {
+        self.to = Some(prefix);
         self
     }
 
