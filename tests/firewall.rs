@@ -280,3 +280,69 @@ fn curl_sees_a_reject_as_refused_and_a_drop_as_a_timeout() {
         "CURLE_OPERATION_TIMEDOUT"
     );
 }
+
+#[netns_test]
+fn a_router_rejects_what_it_forwards() {
+    if !have("nft", "nftables") {
+        return;
+    }
+    let net = common::client_router_server()
+        .firewall("router", Rule::reject().forwarded().tcp().port(8080))
+        .build()
+        .unwrap();
+    let _listener = listen(&net, 8080);
+    let _other = listen(&net, 8081);
+    // The router answers for the server with a reset, IPv4 and IPv6.
+    assert_eq!(
+        connect(&net, "198.51.100.2:8080", LONG),
+        Some(ErrorKind::ConnectionRefused)
+    );
+    assert_eq!(
+        connect(&net, "[2001:db8:2::2]:8080", LONG),
+        Some(ErrorKind::ConnectionRefused)
+    );
+    assert_eq!(connect(&net, "198.51.100.2:8081", LONG), None);
+    // The router's own inbound traffic is another chain: untouched.
+    let on_router = net
+        .host("router")
+        .run(|| TcpListener::bind("0.0.0.0:8080").unwrap())
+        .unwrap();
+    assert_eq!(connect(&net, "192.0.2.1:8080", LONG), None);
+    drop(on_router);
+}
+
+/// Ignored: run by `without_nft_the_error_says_what_to_install`, with a
+/// `PATH` where no `nft` is.
+#[netns_test]
+#[ignore = "run by without_nft_the_error_says_what_to_install"]
+fn build_with_a_rule_and_no_nft() {
+    let e = pair()
+        .firewall("server", Rule::drop())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "nft (package nftables: apt install nftables / dnf install nftables) is not installed"
+        ),
+        "{e}"
+    );
+    println!("checked: {e}");
+}
+
+#[test]
+fn without_nft_the_error_says_what_to_install() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "build_with_a_rule_and_no_nft",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("checked: "), "{text}");
+}

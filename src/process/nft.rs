@@ -62,21 +62,26 @@ pub(crate) fn apply(netns: &Netns, script: &str) -> Result<()> {
         crate::process::log::forget(process.log_path());
         return Ok(());
     }
+    Err(Error::Process {
+        program: "nft".to_owned(),
+        pid: Some(process.pid()),
+        message: failure(&netns.label(), &status.to_string(), &log, script),
+        errno: None,
+    })
+}
+
+/// What a failed run says: nft's own error (the script's line, the
+/// kernel's refusal), then the script with its line numbers.
+fn failure(netns: &str, status: &str, log: &str, script: &str) -> String {
     let numbered: String = script
         .lines()
         .enumerate()
         .map(|(i, line)| format!("\n  {:>3} {line}", i + 1))
         .collect();
-    Err(Error::Process {
-        program: "nft".to_owned(),
-        pid: Some(process.pid()),
-        message: format!(
-            "applying netns-test's rules in netns {} failed ({status}): {}\nthe script:{numbered}",
-            netns.label(),
-            log.trim_end()
-        ),
-        errno: None,
-    })
+    format!(
+        "applying netns-test's rules in netns {netns} failed ({status}): {}\nthe script:{numbered}",
+        log.trim_end()
+    )
 }
 
 impl Topology {
@@ -197,5 +202,26 @@ impl Drop for FirewallGuard<'_> {
                 "netns-test: removing a firewall rule: {e}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_passes_nfts_error_on_with_the_numbered_script() {
+        let log = "/dev/stdin:2:3-7: Error: Could not process rule: No such file or directory\n  bogus\n  ^^^^^\n";
+        let text = failure(
+            "net:[4026]",
+            "exit status: 1",
+            log,
+            "table inet t {\n  bogus\n}\n",
+        );
+        assert!(text.starts_with("applying netns-test's rules in netns net:[4026] failed (exit status: 1): /dev/stdin:2:3-7: Error"), "{text}");
+        assert!(
+            text.ends_with("the script:\n    1 table inet t {\n    2   bogus\n    3 }"),
+            "{text}"
+        );
     }
 }
