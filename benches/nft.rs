@@ -6,7 +6,7 @@
 //! thread (`nft -f -` with the same script, `Command::output`).
 //!
 //! Run as root, with nft installed: `cargo bench --features nftables
-//! --bench firewall`.
+//! --bench nft`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
