@@ -139,6 +139,36 @@ fn rules_of_a_topology_apply_at_build_by_prefix_and_family() {
     // The IPv4 rule does not touch IPv6.
     assert_eq!(connect(&net, "[2001:db8::2]:8080", LONG), None);
     assert_eq!(connect(&net, "10.0.0.2:8081", LONG), None);
+
+    // An accept added later comes after the reject: the reject still wins.
+    let late = net
+        .firewall("server", Rule::accept().tcp().port(8080))
+        .unwrap();
+    assert_eq!(
+        connect(&net, "10.0.0.2:8080", LONG),
+        Some(ErrorKind::ConnectionRefused)
+    );
+    drop(late);
+}
+
+#[netns_test]
+fn an_accept_before_a_broader_reject_lets_its_packets_through() {
+    if !have("nft", "nftables") {
+        return;
+    }
+    let client: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let net = pair()
+        .firewall("server", Rule::accept().tcp().from(client.into()))
+        .firewall("server", Rule::reject().tcp())
+        .build()
+        .unwrap();
+    let _listener = listen(&net, 8080);
+    // IPv4 from the client is accepted first; its IPv6 address is not.
+    assert_eq!(connect(&net, "10.0.0.2:8080", LONG), None);
+    assert_eq!(
+        connect(&net, "[2001:db8::2]:8080", LONG),
+        Some(ErrorKind::ConnectionRefused)
+    );
 }
 
 #[netns_test]

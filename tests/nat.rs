@@ -157,6 +157,9 @@ fn endpoint_independent_mapping_shows_one_address_to_every_server() {
     let (net, seen) = stun(Mapping::EndpointIndependent);
     assert_eq!(seen[0], seen[1], "{seen:?}");
     assert_eq!(seen[0], seen[2], "{seen:?}");
+    // The inside endpoint alone decides: a new lab maps it to the same port.
+    let (_again, again) = stun(Mapping::EndpointIndependent);
+    assert_eq!(again, seen);
     // The router's conntrack table shows the translation: the inside
     // socket and the outside port every server saw. Rootless too where the
     // kernel lets the user namespace read it; else the dump says why.
