@@ -83,6 +83,11 @@ fn reject_refuses_at_once_drop_times_out_and_the_guard_undoes_each() {
     let reject = net
         .firewall("server", Rule::reject().inbound().tcp().port(8080))
         .unwrap();
+    let shown = format!("{reject:?}");
+    assert!(
+        shown.contains("\"reject inbound tcp port 8080\""),
+        "{shown}"
+    );
     // A reset comes back: refused, long before the timeout.
     assert_eq!(
         connect(&net, "10.0.0.2:8080", LONG),

@@ -163,11 +163,22 @@ fn of_host(filters: &[(String, u64, Rule)], host: &str) -> Vec<Rule> {
 /// table is rendered again from the rules that remain (so guards may be
 /// dropped in any order) and applied with one `nft` run.
 #[must_use = "the rule is removed again when the guard drops"]
-#[derive(Debug)]
 pub struct FirewallGuard<'n> {
     net: &'n Network,
     host: String,
     id: u64,
+}
+
+impl std::fmt::Debug for FirewallGuard<'_> {
+    /// The host and the rule (not the whole network).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let filters = self.net.filters.lock();
+        let rule = filters.iter().find(|(_, id, _)| *id == self.id);
+        f.debug_struct("FirewallGuard")
+            .field("host", &self.host)
+            .field("rule", &rule.map(|(_, _, r)| r.to_string()))
+            .finish()
+    }
 }
 
 impl FirewallGuard<'_> {
