@@ -127,7 +127,6 @@ impl NftPlan {
         };
         let mut hosts: Vec<&str> = self.filters.iter().map(|(h, _)| h.as_str()).collect();
         hosts.extend(self.nats.iter().map(|(h, _)| h.as_str()));
-        hosts.dedup();
         let mut done: Vec<&str> = Vec::new();
         for host in hosts {
             if done.contains(&host) {

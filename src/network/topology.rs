@@ -40,7 +40,8 @@ use crate::network::step::Step;
 ///
 /// Every method only records a step; [`Topology::build`] checks all of them
 /// (names, addresses, references to hosts) before it creates anything, then
-/// carries them out in order: hosts, links, LANs, addresses, routes. Links
+/// carries them out in order: hosts, links, LANs, addresses, routes, then
+/// host names and (feature `nftables`) firewall and NAT rules. Links
 /// are brought up as they are made. Every host has duplicate address
 /// detection off (`net.ipv6.conf.{all,default}.accept_dad=0`), so IPv6
 /// addresses, link-local ones included, are usable at once.
