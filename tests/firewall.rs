@@ -17,25 +17,6 @@ use std::time::Duration;
 
 use netns_test::{netns_test, Error, Network, Rule, Topology};
 
-/// Whether `nft` is on PATH; if not, the test is skipped (a message), or
-/// fails under `NETNS_TEST_REQUIRE=1`.
-pub fn have(program: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false);
-    if !found {
-        let msg = format!(
-            "{program} is not installed: `apt-get install {package}` (.ci/run installs it)"
-        );
-        assert!(
-            std::env::var("NETNS_TEST_REQUIRE").as_deref() != Ok("1"),
-            "{msg}"
-        );
-        eprintln!("skipped: {msg}");
-    }
-    found
-}
-
 /// client (10.0.0.1, 2001:db8::1) -- server (10.0.0.2, 2001:db8::2).
 fn pair() -> Topology {
     Topology::new()
@@ -73,7 +54,7 @@ const SHORT: Duration = Duration::from_millis(300);
 
 #[netns_test]
 fn reject_refuses_at_once_drop_times_out_and_the_guard_undoes_each() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let net = pair().build().unwrap();
@@ -114,7 +95,7 @@ fn reject_refuses_at_once_drop_times_out_and_the_guard_undoes_each() {
 
 #[netns_test]
 fn rules_of_a_topology_apply_at_build_by_prefix_and_family() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let net = pair()
@@ -158,7 +139,7 @@ fn rules_of_a_topology_apply_at_build_by_prefix_and_family() {
 
 #[netns_test]
 fn an_accept_before_a_broader_reject_lets_its_packets_through() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let client: std::net::IpAddr = "10.0.0.1".parse().unwrap();
@@ -178,7 +159,7 @@ fn an_accept_before_a_broader_reject_lets_its_packets_through() {
 
 #[netns_test]
 fn udp_reject_is_a_port_unreachable() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let net = pair().build().unwrap();
@@ -228,7 +209,7 @@ fn udp_reject_is_a_port_unreachable() {
 
 #[netns_test]
 fn bad_rules_are_refused_and_change_nothing() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let v6: netns_test::IpNet = "2001:db8::/64".parse().unwrap();
@@ -285,7 +266,10 @@ fn curl(net: &Network, url: &str) -> i32 {
 
 #[netns_test]
 fn curl_sees_a_reject_as_refused_and_a_drop_as_a_timeout() {
-    if !have("nft", "nftables") || !have("curl", "curl") || !have("python3", "python3") {
+    if !common::have("nft", "nftables")
+        || !common::have("curl", "curl")
+        || !common::have("python3", "python3")
+    {
         return;
     }
     let net = pair().build().unwrap();
@@ -318,7 +302,7 @@ fn curl_sees_a_reject_as_refused_and_a_drop_as_a_timeout() {
 
 #[netns_test]
 fn a_router_rejects_what_it_forwards() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let net = common::client_router_server()

@@ -20,25 +20,6 @@ use netns_test::{netns_test, Listening, Mapping, Nat, Network, Process, Topology
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Whether `program` is on PATH; if not, the test is skipped (a message),
-/// or fails under `NETNS_TEST_REQUIRE=1`.
-fn have(program: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false);
-    if !found {
-        let msg = format!(
-            "{program} is not installed: `apt-get install {package}` (.ci/run installs it)"
-        );
-        assert!(
-            std::env::var("NETNS_TEST_REQUIRE").as_deref() != Ok("1"),
-            "{msg}"
-        );
-        eprintln!("skipped: {msg}");
-    }
-    found
-}
-
 /// Inside, LAN `home`: the router `nat` (10.0.0.1), `client` (10.0.0.2),
 /// `server` (10.0.0.3). Outside, LAN `internet`: `nat` (203.0.113.1),
 /// `stun1` (203.0.113.10), `stun2` (203.0.113.20). Outside hosts have no
@@ -151,7 +132,7 @@ fn stun(mapping: Mapping) -> (Network, Vec<SocketAddr>) {
 
 #[netns_test]
 fn endpoint_independent_mapping_shows_one_address_to_every_server() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let (net, seen) = stun(Mapping::EndpointIndependent);
@@ -174,7 +155,7 @@ fn endpoint_independent_mapping_shows_one_address_to_every_server() {
 
 #[netns_test]
 fn address_dependent_mapping_changes_with_the_server_address_only() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let (_net, seen) = stun(Mapping::AddressDependent);
@@ -184,7 +165,7 @@ fn address_dependent_mapping_changes_with_the_server_address_only() {
 
 #[netns_test]
 fn address_and_port_dependent_mapping_changes_with_every_server_port() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let (_net, seen) = stun(Mapping::AddressAndPortDependent);
@@ -216,7 +197,7 @@ fn server_listener(net: &Network) -> TcpListener {
 
 #[netns_test]
 fn a_port_forward_reaches_the_inside_and_hairpinning_decides_for_inside_hosts() {
-    if !have("nft", "nftables") {
+    if !common::have("nft", "nftables") {
         return;
     }
     let net = lab(Nat::outside("eth1").forward_tcp(8080, "server", 80));
@@ -342,7 +323,10 @@ impl Drop for Nginx {
 
 #[netns_test]
 fn curl_behind_the_nat_reaches_nginx_outside_by_name() {
-    if !have("nft", "nftables") || !have("nginx", "nginx") || !have("curl", "curl") {
+    if !common::have("nft", "nftables")
+        || !common::have("nginx", "nginx")
+        || !common::have("curl", "curl")
+    {
         return;
     }
     let net = lab(Nat::outside("eth1"));
