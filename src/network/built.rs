@@ -34,4 +34,6 @@ pub struct Network {
     pub(crate) forwarders: Vec<String>,
     /// `(host, alias)`: other names of hosts (network/names.rs).
     pub(crate) aliases: Vec<(String, String)>,
+    /// The filter rules of each host (network/nft_plan.rs).
+    pub(crate) filters: crate::network::nft_plan::Filters,
 }
