@@ -138,8 +138,12 @@ pub use network::addr::Addr;
 pub use network::diagram::Diagram;
 #[cfg(target_os = "linux")]
 pub use network::dump::State;
+#[cfg(all(target_os = "linux", feature = "nftables"))]
+pub use network::firewall::Rule;
 #[cfg(target_os = "linux")]
 pub use network::link::{validate_link_name, Link, LinkStats, MAX_LINK_NAME_LEN};
+#[cfg(all(target_os = "linux", feature = "nftables"))]
+pub use network::nat::{Mapping, Nat};
 #[cfg(target_os = "linux")]
 pub use network::route::Route;
 #[cfg(target_os = "linux")]
@@ -148,6 +152,8 @@ pub use network::topology::{Network, Topology};
 pub use privilege::rootless::ROOTLESS_ENV;
 #[cfg(target_os = "linux")]
 pub use privilege::{Privilege, Unavailable};
+#[cfg(all(target_os = "linux", feature = "nftables"))]
+pub use process::FirewallGuard;
 #[cfg(target_os = "linux")]
 pub use process::{Listening, Paused, Process, Ready, Signal, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]

@@ -238,23 +238,6 @@ fn a_passing_test_and_report_off_write_no_page() {
     assert!(!output_text(&out).contains("netns-test: report:"));
 }
 
-/// Chromium, if installed; `None` (a skip) otherwise, or a failure under
-/// `NETNS_TEST_REQUIRE=1`.
-fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("chromium"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let why = "chromium is not installed: `apt-get install chromium` (.ci/run installs it)";
-        let require = std::env::var("NETNS_TEST_REQUIRE").is_ok_and(|v| v == "1");
-        assert!(!require, "{why}");
-        eprintln!("skipped: {why}");
-    }
-    found
-}
-
 /// Runs headless Chromium on `page` with `args`; its stdout.
 fn run_chromium(chromium: &Path, page: &Path, args: &[&str]) -> String {
     let profile = tempdir();
@@ -282,9 +265,10 @@ fn tempdir() -> PathBuf {
 #[test]
 fn chromium_shows_the_page_of_a_failing_test() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(chromium) = chromium() else {
+    if !common::have("chromium", "chromium") {
         return;
-    };
+    }
+    let chromium = PathBuf::from("chromium");
     let (path, _) = failing_page();
     let dom = run_chromium(&chromium, &path, &["--dump-dom"]);
     // Parsed by the browser: the SVG's hosts and links, the ladder's rows.

@@ -44,6 +44,11 @@ const SUITES: &[&str] = &[
     "harness",
     "keep",
     "dump",
+    // Built only with the feature (and `nft` installed, else they skip).
+    #[cfg(feature = "nftables")]
+    "firewall",
+    #[cfg(feature = "nftables")]
+    "nat",
 ];
 
 /// A PATH user nobody can search (the caller's may hold directories of root's

@@ -16,6 +16,7 @@
 //! | [`topology`] | topologies and suite fixtures, and what fixtures tear down |
 //! | [`services`] | processes in a namespace: stopping, faults (pause, crash, restart, signals), readiness, logs, no orphans (an init per program) |
 //! | [`faults_and_capture`] | wire links with seeded faults (feature `wire`) and pcapng capture (feature `capture`) |
+//! | [`firewalls`] | per-host firewalls and NAT routers over `nft` (feature `nftables`): rules, mappings, port forwards, hairpinning |
 //! | [`failures`] | when a test fails: its namespace's state, and the namespace kept |
 //! | [`cli`] | the `setns` CLI (feature `cli`) |
 //! | [`decisions`] | decisions a user should know: threads, anonymous namespaces, after a crash, `/run/netns` |
@@ -53,6 +54,9 @@ pub mod services {}
 
 #[doc = include_str!("faults_and_capture.md")]
 pub mod faults_and_capture {}
+
+#[doc = include_str!("firewalls.md")]
+pub mod firewalls {}
 
 #[doc = include_str!("failures.md")]
 pub mod failures {}

@@ -115,6 +115,15 @@ pub(crate) fn read_proc(path: &str) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
 
+/// [`read_proc`], with the errno when the file cannot be read (`ENOENT`:
+/// not on this kernel; `EACCES`: not permitted).
+///
+/// # References
+/// - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+pub(crate) fn read_proc_or_errno(path: &Path) -> std::result::Result<Vec<u8>, Errno> {
+    std::fs::read(path).map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+}
+
 /// `lstat(path)` (no symlink followed): the file's type, or `None` when
 /// nothing is there. A mount point reports the mounted file's type.
 ///

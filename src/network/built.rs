@@ -37,4 +37,6 @@ pub struct Network {
     pub(crate) lans: Vec<String>,
     /// `(host, alias)`: other names of hosts (network/names.rs).
     pub(crate) aliases: Vec<(String, String)>,
+    /// The filter rules of each host (network/nft_plan.rs).
+    pub(crate) filters: crate::network::nft_plan::Filters,
 }

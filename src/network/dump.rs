@@ -26,8 +26,9 @@ use crate::{Addr, Link, Netns};
 
 /// A network namespace's state at one instant, as compact text
 /// ([`Display`](fmt::Display)): one line per link (state, MTU, kind,
-/// addresses), then the main routing table, the neighbour table, and the
-/// namespace's TCP and UDP sockets.
+/// addresses), then the main routing table, the neighbour table, the
+/// namespace's TCP and UDP sockets, and its connection tracking entries
+/// (a NAT router's translations, `network/conntrack.rs`).
 ///
 /// ```text
 /// link 1 lo UP mtu 65536 127.0.0.1/8 ::1/128 rx 4p/280B tx 4p/280B
@@ -37,6 +38,7 @@ use crate::{Addr, Link, Netns};
 /// tcp LISTEN 127.0.0.1:4242 uid 0 inode 81234 pid 4711
 /// tcp ESTAB 192.0.2.1:4242 -> 192.0.2.2:51000 uid 0 inode 81240 pid 4711
 /// udp UNCONN 192.0.2.1:5353 uid 0 inode 81236 pid 4711
+/// conntrack ipv4 2 udp 17 29 src=10.0.0.2 dst=203.0.113.20 sport=5000 dport=3478 src=203.0.113.20 dst=203.0.113.1 sport=3478 dport=16979 mark=0 zone=0 use=2
 /// ```
 ///
 /// Links carry their counters ([`LinkStats`](crate::LinkStats)); sockets
@@ -89,8 +91,8 @@ impl fmt::Display for State {
 }
 
 impl Netns {
-    /// This namespace's links, addresses, routes (main table), neighbours
-    /// and TCP and UDP sockets, read now, as [`State`]: print it in your
+    /// This namespace's links, addresses, routes (main table), neighbours,
+    /// TCP and UDP sockets and conntrack entries, read now, as [`State`]: print it in your
     /// own assertion messages.
     ///
     /// Runs on a fresh thread inside this namespace; the caller never
@@ -149,6 +151,7 @@ fn read_state(socket: &mut RouteSocket, label: &str) -> Result<State> {
         _ => None,
     }));
     lines.extend(socket_lines());
+    lines.extend(crate::network::conntrack::conntrack_lines());
     Ok(State { lines })
 }
 

@@ -40,7 +40,8 @@ use crate::network::step::Step;
 ///
 /// Every method only records a step; [`Topology::build`] checks all of them
 /// (names, addresses, references to hosts) before it creates anything, then
-/// carries them out in order: hosts, links, LANs, addresses, routes. Links
+/// carries them out in order: hosts, links, LANs, addresses, routes, then
+/// host names and (feature `nftables`) firewall and NAT rules. Links
 /// are brought up as they are made. Every host has duplicate address
 /// detection off (`net.ipv6.conf.{all,default}.accept_dad=0`), so IPv6
 /// addresses, link-local ones included, are usable at once.
@@ -59,6 +60,7 @@ pub struct Topology {
     routes: Vec<(String, String, String)>,
     aliases: Vec<(String, String)>,
     prefix: Option<String>,
+    nft: crate::network::nft_plan::NftPlan,
 }
 
 impl Topology {
@@ -152,6 +154,10 @@ impl Topology {
         self
     }
 
+    pub(crate) fn nft_plan_mut(&mut self) -> &mut crate::network::nft_plan::NftPlan {
+        &mut self.nft
+    }
+
     /// Makes the hosts named namespaces, `PREFIX-PID-HOST` in the run
     /// directory, visible to `ip netns list` and `ip netns exec`. The process
     /// id keeps two test processes that build the same topology at once
@@ -192,6 +198,7 @@ impl Topology {
             forwarders: Vec::new(),
             lans: Vec::new(),
             aliases: self.aliases.clone(),
+            filters: Default::default(),
         };
         let total = plan.len();
         for (i, step) in plan.iter().enumerate() {
@@ -205,6 +212,7 @@ impl Topology {
             step: "host names (/etc/hosts of the network)".to_owned(),
             source: Box::new(source),
         })?;
+        self.nft.apply(&net)?;
         if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
             on_build(&net);
         }
@@ -340,6 +348,14 @@ impl Topology {
                 route,
             });
         }
+        let lans = self.lans.iter().map(|(n, _)| (n.as_str(), false));
+        let declared: Vec<_> = self
+            .hosts
+            .iter()
+            .map(|(h, r)| (h.as_str(), *r))
+            .chain(lans)
+            .collect();
+        self.nft.check(&declared, &self.addrs)?;
         Ok(steps)
     }
 }

@@ -119,8 +119,14 @@ impl Process {
         .map_err(|e| self.io_error(&format!("write {}", self.log.display()), e))?;
         let mut command = self.spec.command();
         let mut state = self.state.lock();
-        let started = start::start(&mut command, &self.netns, log, self.etc.as_ref())
-            .map_err(|e| self.io_error("restart", e))?;
+        let started = start::start(
+            &mut command,
+            &self.netns,
+            log,
+            self.etc.as_ref(),
+            std::process::Stdio::null(),
+        )
+        .map_err(|e| self.io_error("restart", e))?;
         let pid = started.pid;
         *state = State::from(started);
         self.pid.store(pid, Ordering::Release);

@@ -93,6 +93,19 @@ impl Log {
     }
 }
 
+/// Removes the log at `path` and its record: a run with nothing to show
+/// (`nft.rs`: an `nft` run that succeeded), which a failing test's output
+/// would otherwise list as empty.
+#[cfg(feature = "nftables")]
+pub(crate) fn forget(path: &Path) {
+    if let Some(logs) = LOGS.lock().as_mut() {
+        for paths in logs.values_mut() {
+            paths.retain(|p| p != path);
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
 /// The last `lines` lines of the file at `path` (at most [`TAIL_BYTES`]).
 pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut file) = File::open(path) else {

@@ -12,6 +12,8 @@
 pub(crate) mod artifacts;
 mod faults;
 mod log;
+#[cfg(feature = "nftables")]
+mod nft;
 mod owned;
 pub(crate) mod private_dir;
 mod probe;
@@ -30,6 +32,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 pub use faults::{Paused, Signal};
+#[cfg(feature = "nftables")]
+pub use nft::FirewallGuard;
 pub use ready::Listening;
 pub use wait::Ready;
 
@@ -93,6 +97,16 @@ impl Netns {
     /// without the privilege).
     #[doc(alias = "ip netns exec")]
     pub fn spawn(&self, command: &mut Command) -> Result<Process> {
+        self.spawn_with(command, std::process::Stdio::null())
+    }
+
+    /// [`Netns::spawn`] with `stdin` as the program's stdin (a pipe for
+    /// `nft -f -`, `nft.rs`).
+    pub(crate) fn spawn_with(
+        &self,
+        command: &mut Command,
+        stdin: std::process::Stdio,
+    ) -> Result<Process> {
         let program = command.get_program().to_string_lossy().into_owned();
         let short = Path::new(&program)
             .file_name()
@@ -117,7 +131,7 @@ impl Netns {
         })?;
         let spec = start::Spec::of(command);
         let etc = self.etc_binds(true);
-        let spawned = start::start(command, &netns, file, etc.as_ref());
+        let spawned = start::start(command, &netns, file, etc.as_ref(), stdin);
         let started = match spawned {
             Ok(started) => started,
             Err(e) => {

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use crate::kernel::{child, pid_init};
 use crate::process::{spawner, Process, State};
 
-/// Starts `command` in the namespace `netns` with stdin `/dev/null` and
+/// Starts `command` in the namespace `netns` with `stdin` (`/dev/null`
+/// but for `nft -f -`) and
 /// stdout and stderr to `log`, from the spawner thread (`spawner.rs`),
 /// under an init of its own (ARCHITECTURE.md 2.13), seeing `etc` over
 /// `/etc` if given (a network's names, `/etc/netns/NAME`; bound in the
@@ -29,9 +30,10 @@ pub(super) fn start(
     netns: &Arc<OwnedFd>,
     log: File,
     etc: Option<&crate::namespace::etc::EtcBinds>,
+    stdin: Stdio,
 ) -> io::Result<Started> {
     let stdout = log.try_clone()?;
-    command.stdin(Stdio::null()).stdout(stdout).stderr(log);
+    command.stdin(stdin).stdout(stdout).stderr(log);
     child::enter_netns_before_exec(command, Arc::clone(netns));
     if let Some(etc) = etc {
         child::bind_etc_before_exec(command, Arc::clone(&etc.binds));
@@ -39,7 +41,10 @@ pub(super) fn start(
     let spawned = spawner::spawn(command);
     // The command keeps its copies of the log fds until it is dropped or
     // reconfigured; ours are no longer needed.
-    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let (init, status_pipe) = spawned?;
     // The program has exec'd (std's spawn returned): it is the init's
     // child, unless it has exited already.

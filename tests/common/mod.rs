@@ -214,3 +214,23 @@ pub fn host_pid(program: u32, ns_pid: u32) -> Option<u32> {
             (inner == ns_pid).then_some(pid)
         })
 }
+
+/// Whether `program` is on `PATH`. If not, the test that asks is skipped
+/// (it says so and returns), unless `NETNS_TEST_REQUIRE=1`, which makes it
+/// fail: CI that must not skip (`.ci/run` installs `package`).
+pub fn have(program: &str, package: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false);
+    if !found {
+        let msg = format!(
+            "{program} is not installed: `apt-get install {package}` (.ci/run installs it)"
+        );
+        assert!(
+            std::env::var("NETNS_TEST_REQUIRE").as_deref() != Ok("1"),
+            "{msg}"
+        );
+        eprintln!("skipped: {msg}");
+    }
+    found
+}
