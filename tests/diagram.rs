@@ -88,3 +88,34 @@ fn the_readme_shows_the_labs_diagram() {
     let net = common::client_router_server().build().unwrap();
     assert_eq!(net.diagram().mermaid(), block);
 }
+
+/// A NAT router is marked as one (feature `nftables`, `nft` installed).
+#[cfg(feature = "nftables")]
+#[netns_test]
+fn a_nat_router_is_marked() {
+    if !common::have("nft", "nftables") {
+        return;
+    }
+    let net = Topology::new()
+        .host("client")
+        .router("nat")
+        .host("server")
+        .link("client", "eth0", "nat", "eth0")
+        .link("nat", "eth1", "server", "eth0")
+        .addr("client", "eth0", "10.0.0.2/24")
+        .addr("nat", "eth0", "10.0.0.1/24")
+        .addr("nat", "eth1", "203.0.113.1/24")
+        .addr("server", "eth0", "203.0.113.2/24")
+        .nat("nat", netns_test::Nat::outside("eth1"))
+        .build()
+        .unwrap();
+    let mermaid = net.diagram().mermaid();
+    assert!(
+        mermaid.contains("  n1{{\"nat<br/>NAT router\"}}\n"),
+        "{mermaid}"
+    );
+    assert!(net
+        .diagram()
+        .dot()
+        .contains("  n1 [label=\"nat\\nNAT router\", shape=hexagon];"));
+}

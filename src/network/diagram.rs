@@ -20,8 +20,11 @@ pub(crate) enum Kind {
     Router,
     /// A LAN host: its bridge joins the members ([`Topology::lan`](crate::Topology::lan)).
     Lan,
-    // Other kinds of forwarder (a NAT router) get a variant here, a shape
-    // in `shape` and a word in `kind_word`.
+    /// A router that translates (`Topology::nat`, feature `nftables`).
+    Nat,
+    // Another kind of forwarder gets a variant here, a shape in
+    // `Diagram::mermaid`, `Diagram::dot` and `svg.rs`, and a word in
+    // `kind_word`.
 }
 
 /// One end of a link: host, interface, the addresses the topology gave it.
@@ -46,7 +49,8 @@ pub(crate) struct Edge {
 ///
 /// [`Diagram::mermaid`] gives a Mermaid flowchart (GitHub renders a
 /// ```` ```mermaid ```` block in a README or an issue), [`Diagram::dot`] Graphviz
-/// DOT (`dot -Tsvg`); `Display` is the Mermaid text. Routers are hexagons,
+/// DOT (`dot -Tsvg`); `Display` is the Mermaid text. Routers (and NAT
+/// routers, marked so) are hexagons,
 /// LAN hosts (a bridge `br0`) stadiums, other hosts boxes; wire links are
 /// dashed and say what is set on each direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +61,8 @@ pub struct Diagram {
 
 impl Network {
     /// A drawing of this network as it is now: its hosts in the order they
-    /// were declared (LAN hosts last), routers and LAN hosts marked, each
+    /// were declared (LAN hosts last), routers, NAT routers and LAN hosts
+    /// marked, each
     /// link with its interface names and the addresses the topology gave
     /// them (a LAN host's own addresses, on its bridge, in its box), and on
     /// each wire link ([`Topology::wire`](crate::Topology::wire)) the faults
@@ -75,6 +80,8 @@ impl Network {
             .map(|(name, _)| {
                 let kind = if self.lans.contains(name) {
                     Kind::Lan
+                } else if self.nats.contains(name) {
+                    Kind::Nat
                 } else if self.forwarders.contains(name) {
                     Kind::Router
                 } else {
@@ -125,7 +132,7 @@ impl Diagram {
             }
             let (open, close) = match kind {
                 Kind::Host => ("[", "]"),
-                Kind::Router => ("{{", "}}"),
+                Kind::Router | Kind::Nat => ("{{", "}}"),
                 Kind::Lan => ("([", "])"),
             };
             let _ = writeln!(out, "  n{i}{open}\"{label}\"{close}");
@@ -165,7 +172,7 @@ impl Diagram {
             }
             let shape = match kind {
                 Kind::Host => "box",
-                Kind::Router => "hexagon",
+                Kind::Router | Kind::Nat => "hexagon",
                 Kind::Lan => "oval",
             };
             let _ = writeln!(
@@ -216,6 +223,7 @@ pub(crate) fn kind_word(kind: Kind) -> &'static str {
         Kind::Host => "host",
         Kind::Router => "router",
         Kind::Lan => "LAN bridge br0",
+        Kind::Nat => "NAT router",
     }
 }
 
@@ -291,6 +299,7 @@ mod tests {
                     Kind::Lan,
                     vec!["203.0.113.1/24".parse().unwrap()],
                 ),
+                ("nat".into(), Kind::Nat, vec![]),
             ],
             edges: vec![
                 Edge {
@@ -329,6 +338,7 @@ mod tests {
   n2[\"server\"]
   n3[\"a#34;b\"]
   n4([\"lan<br/>LAN bridge br0<br/>203.0.113.1/24\"])
+  n5{{\"nat<br/>NAT router\"}}
   n0 ---|\"eth0 192.0.2.2/24 -- eth0 192.0.2.1/24\"| n1
   n3 ---|\"eth0 -- p0\"| n4
   n1 -.-|\"eth1 198.51.100.1/24 2001:db8::1/64 -- eth0 198.51.100.2/24 (wire)<br/>router/eth1 -#62; server/eth0: loss 10%, delay 20 ms\"| n2
@@ -346,6 +356,7 @@ mod tests {
   n2 [label=\"server\", shape=box];
   n3 [label=\"a\\\"b\", shape=box];
   n4 [label=\"lan\\nLAN bridge br0\\n203.0.113.1/24\", shape=oval];
+  n5 [label=\"nat\\nNAT router\", shape=hexagon];
   n0 -- n1 [label=\"eth0 192.0.2.2/24 -- eth0 192.0.2.1/24\"];
   n3 -- n4 [label=\"eth0 -- p0\"];
   n1 -- n2 [label=\"eth1 198.51.100.1/24 2001:db8::1/64 -- eth0 198.51.100.2/24 (wire)\\nrouter/eth1 -> server/eth0: loss 10%, delay 20 ms\", style=dashed];

@@ -197,6 +197,7 @@ impl Topology {
             plain: Vec::new(),
             forwarders: Vec::new(),
             lans: Vec::new(),
+            nats: Vec::new(),
             aliases: self.aliases.clone(),
             filters: Default::default(),
         };
@@ -213,6 +214,7 @@ impl Topology {
             source: Box::new(source),
         })?;
         self.nft.apply(&net)?;
+        net.nats = self.nft.nat_hosts();
         if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
             on_build(&net);
         }

@@ -109,6 +109,7 @@ pub(crate) fn network(net: &NetView) -> String {
             Kind::Host => ("#eef4ff", 4),
             Kind::Router => ("#fff2d6", 20),
             Kind::Lan => ("#e6f6e6", 28),
+            Kind::Nat => ("#fde2e2", 20),
         };
         let _ = writeln!(
             out,
