@@ -61,6 +61,19 @@ fn fixture_report_fails() {
         .run(|| UdpSocket::bind("198.51.100.2:9"))
         .unwrap()
         .unwrap();
+    // A process whose log's tail the page shows.
+    let talker = net
+        .spawn(
+            "server",
+            Command::new("sh").args(["-c", "echo log-line-of-the-server; exec sleep 30"]),
+        )
+        .unwrap();
+    talker
+        .wait_until(
+            netns_test::Ready::log_line("log-line-of-the-server"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
     let client = net
         .host("client")
         .run(|| UdpSocket::bind("192.0.2.2:40000"))
@@ -130,6 +143,7 @@ fn a_failing_captured_test_writes_a_page_that_its_message_names() {
         "server:eth0 rx ",
         // The state of a host, the seed line, the capture.
         "link 1 lo UP",
+        "log-line-of-the-server",
         "link faults drew from seed 7",
         "<a href=\"capture.pcapng\">",
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ladder\"",
