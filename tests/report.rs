@@ -22,11 +22,34 @@ use netns_test::{netns_test, Direction, Faults, Topology};
 
 const FIXTURE_ENV: &str = "NETNS_TEST_FIXTURE";
 
-/// Runs this binary on the one ignored test `name`, armed, with `env`.
-fn run_fixture(name: &str, env: &[(&str, &str)]) -> Output {
-    Command::new(std::env::current_exe().unwrap())
+/// A target directory of one test's own, for the fixture's per-test files
+/// (`CARGO_TARGET_DIR`): tests of this file run at once (in one process,
+/// or one process each under cargo-nextest) and would share the fixture's
+/// directory otherwise. Removed when dropped.
+struct Target(PathBuf);
+
+impl Target {
+    fn new() -> Target {
+        Target(tempdir())
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs this binary on the one ignored test `name`, armed (it fails) or
+/// not, with `env`, its per-test files under `target`.
+fn run_fixture(target: &Target, armed: bool, name: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if armed {
+        command.env(FIXTURE_ENV, "1");
+    }
+    command
         .args(["--ignored", "--exact", name, "--nocapture"])
-        .env(FIXTURE_ENV, "1")
+        .env("CARGO_TARGET_DIR", &target.0)
         .env("RUST_BACKTRACE", "0")
         .env_remove("NETNS_TEST_KEEP")
         .env_remove("NETNS_TEST_REPORT")
@@ -107,12 +130,14 @@ fn report_path(text: &str) -> PathBuf {
     PathBuf::from(line.trim())
 }
 
-/// The tests share the fixture's directory: one runs it at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// The page of a failing captured test, checked as text.
-fn failing_page() -> (PathBuf, String) {
-    let out = run_fixture("fixture_report_fails", &[("NETNS_TEST_CAPTURE", "failed")]);
+fn failing_page(target: &Target) -> (PathBuf, String) {
+    let out = run_fixture(
+        target,
+        true,
+        "fixture_report_fails",
+        &[("NETNS_TEST_CAPTURE", "failed")],
+    );
     let text = output_text(&out);
     assert!(!out.status.success(), "{text}");
     let path = report_path(&text);
@@ -127,8 +152,8 @@ fn failing_page() -> (PathBuf, String) {
 
 #[test]
 fn a_failing_captured_test_writes_a_page_that_its_message_names() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (path, html) = failing_page();
+    let target = Target::new();
+    let (path, html) = failing_page(&target);
     for expected in [
         // The message, escaped.
         "deliberate &lt;failure&gt; of the report test",
@@ -211,8 +236,8 @@ fn comments(path: &Path) -> Vec<(String, String, Vec<u8>)> {
 
 #[test]
 fn the_capture_says_why_the_wire_dropped_a_frame() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (path, _) = failing_page();
+    let target = Target::new();
+    let (path, _) = failing_page(&target);
     let notes = comments(&path.with_file_name("capture.pcapng"));
     // The loss is client to router only: every note is on the sender's
     // interface and names the direction's seed.
@@ -229,14 +254,16 @@ fn the_capture_says_why_the_wire_dropped_a_frame() {
 }
 
 #[test]
-fn a_passing_test_and_report_off_write_no_page() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+fn a_passing_test_report_off_and_the_default_write_no_page() {
+    let target = Target::new();
     let dir = {
-        let (path, _) = failing_page();
+        let (path, _) = failing_page(&target);
         path.parent().unwrap().to_owned()
     };
     // Off: the earlier run's page is cleared at the start, none written.
     let out = run_fixture(
+        &target,
+        true,
         "fixture_report_fails",
         &[
             ("NETNS_TEST_CAPTURE", "failed"),
@@ -248,8 +275,19 @@ fn a_passing_test_and_report_off_write_no_page() {
     assert!(!text.contains("netns-test: report:"), "{text}");
     assert!(!dir.join("report.html").exists());
     // Without capture or keep, the default is off.
-    let out = run_fixture("fixture_report_fails", &[]);
+    let out = run_fixture(&target, true, "fixture_report_fails", &[]);
     assert!(!output_text(&out).contains("netns-test: report:"));
+    // A passing test under `failed` writes none.
+    let out = run_fixture(
+        &target,
+        false,
+        "fixture_report_fails",
+        &[("NETNS_TEST_REPORT", "failed")],
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("netns-test: report"), "{text}");
+    assert!(!dir.join("report.html").exists());
 }
 
 /// Runs headless Chromium on `page` with `args`; its stdout.
@@ -278,12 +316,12 @@ fn tempdir() -> PathBuf {
 
 #[test]
 fn chromium_shows_the_page_of_a_failing_test() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let target = Target::new();
     if !common::have("chromium", "chromium") {
         return;
     }
     let chromium = PathBuf::from("chromium");
-    let (path, _) = failing_page();
+    let (path, _) = failing_page(&target);
     let dom = run_chromium(&chromium, &path, &["--dump-dom"]);
     // Parsed by the browser: the SVG's hosts and links, the ladder's rows.
     let topology = dom
