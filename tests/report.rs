@@ -288,6 +288,20 @@ fn a_passing_test_report_off_and_the_default_write_no_page() {
     assert!(out.status.success(), "{text}");
     assert!(!text.contains("netns-test: report"), "{text}");
     assert!(!dir.join("report.html").exists());
+    // Under `all` it does: a page that says it passed.
+    let out = run_fixture(
+        &target,
+        false,
+        "fixture_report_fails",
+        &[("NETNS_TEST_REPORT", "all")],
+    );
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    let html = std::fs::read_to_string(report_path(&text)).unwrap();
+    assert!(
+        html.contains("<title>fixture_report_fails passed</title>"),
+        "{html}"
+    );
 }
 
 /// Runs headless Chromium on `page` with `args`; its stdout.
