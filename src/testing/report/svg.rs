@@ -47,7 +47,9 @@ pub(crate) fn network(net: &NetView) -> String {
         }
     }
     let width = rows.iter().map(Vec::len).max().unwrap_or(0) * COL + 60;
-    let height = 3 * ROW + 40;
+    // Down to the lowest row that has a host, and room for its labels.
+    let last_row = rows.iter().rposition(|r| !r.is_empty()).unwrap_or(0);
+    let height = 40 + last_row * ROW + BOX_H + 40;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"topology\" width=\"{width}\" \
          height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-size=\"11\">\n"
