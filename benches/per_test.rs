@@ -66,6 +66,30 @@ fn failing_test_with_dump() {
     assert!(failed.is_err());
 }
 
+/// A failing test with its report page (`NETNS_TEST_REPORT=failed`): the
+/// dump, the page and the index written; compare with
+/// `failing_test_with_dump`.
+#[divan::bench]
+fn failing_test_with_report() {
+    std::env::set_var("NETNS_TEST_REPORT", "failed");
+    netns_test::__private::reload_settings();
+    let failed = run_test::<Result<(), String>, _>(TestOptions::default(), || Err("x".into()));
+    std::env::remove_var("NETNS_TEST_REPORT");
+    netns_test::__private::reload_settings();
+    assert!(failed.is_err());
+}
+
+/// A passing test under `NETNS_TEST_REPORT=failed`: compare with
+/// `netns_test_anonymous` (nothing is read or written).
+#[divan::bench]
+fn passing_test_with_report_on() {
+    std::env::set_var("NETNS_TEST_REPORT", "failed");
+    netns_test::__private::reload_settings();
+    run_test(TestOptions::default(), || {});
+    std::env::remove_var("NETNS_TEST_REPORT");
+    netns_test::__private::reload_settings();
+}
+
 /// A failing test with `NETNS_TEST_KEEP=failed` as well: the bind mount
 /// and owner record of the kept namespace, then its removal (`delete`).
 #[divan::bench]

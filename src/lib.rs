@@ -135,6 +135,8 @@ pub use namespace::rundir::{validate_name, RunDir, MAX_NAME_LEN, RUN_DIR_ENV};
 #[cfg(target_os = "linux")]
 pub use network::addr::Addr;
 #[cfg(target_os = "linux")]
+pub use network::diagram::Diagram;
+#[cfg(target_os = "linux")]
 pub use network::dump::State;
 #[cfg(all(target_os = "linux", feature = "nftables"))]
 pub use network::firewall::Rule;
@@ -155,7 +157,7 @@ pub use process::FirewallGuard;
 #[cfg(target_os = "linux")]
 pub use process::{Listening, Paused, Process, Ready, Signal, DEFAULT_GRACE};
 #[cfg(target_os = "linux")]
-pub use settings::{DUMP_ENV, KEEP_ENV, SEEDS_ENV};
+pub use settings::{DUMP_ENV, KEEP_ENV, REPORT_ENV, SEEDS_ENV};
 #[cfg(target_os = "linux")]
 pub use testing::fixture::{Fixture, FixtureGuard, Hosts};
 #[cfg(all(target_os = "linux", feature = "harness"))]

@@ -32,6 +32,12 @@ pub struct Network {
     /// The hosts that pass traffic between their links: routers and LAN
     /// hosts (their bridge), as declared.
     pub(crate) forwarders: Vec<String>,
+    /// The LAN hosts (each holds a bridge, `step.rs`'s `BRIDGE`), among
+    /// the forwarders: the diagram marks them (`diagram.rs`).
+    pub(crate) lans: Vec<String>,
+    /// The routers that translate (`Topology::nat`, feature `nftables`):
+    /// the diagram marks them.
+    pub(crate) nats: Vec<String>,
     /// `(host, alias)`: other names of hosts (network/names.rs).
     pub(crate) aliases: Vec<(String, String)>,
     /// The filter rules of each host (network/nft_plan.rs).

@@ -22,7 +22,25 @@ use crate::Netns;
 pub(crate) trait Carrier: Any + Send + Sync + fmt::Debug {
     /// For the layer that made it, to get its own type back.
     fn as_any(&self) -> &dyn Any;
+
+    /// What says what is set on the link at any later time, one line per
+    /// direction that has something (`"client/eth0 -> router/eth0: loss
+    /// 10%"`), for [`Network::diagram`] and a failing test's report, which
+    /// asks after the link's owner may have moved; `None`: nothing is ever
+    /// set on it.
+    fn describer(&self) -> Option<Describe> {
+        None
+    }
+
+    /// What [`Carrier::describer`] says now; empty for a link that passes
+    /// frames unchanged.
+    fn describe(&self) -> Vec<String> {
+        self.describer().map(|d| d()).unwrap_or_default()
+    }
 }
+
+/// What a carried link says is set on it (`Carrier::describer`).
+pub(crate) type Describe = std::sync::Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 /// Makes the link between `link_a` of host `a` and `link_b` of host `b` and
 /// starts carrying its frames.

@@ -7,6 +7,7 @@ pub(crate) mod bridge;
 pub(crate) mod built;
 pub(crate) mod carried;
 pub(crate) mod conntrack;
+pub(crate) mod diagram;
 pub(crate) mod dump;
 pub(crate) mod firewall;
 mod hosts;

@@ -119,6 +119,11 @@ impl NftPlan {
         Ok(())
     }
 
+    /// The hosts that translate, in the order their NAT was declared.
+    pub(crate) fn nat_hosts(&self) -> Vec<String> {
+        self.nats.iter().map(|(h, _)| h.clone()).collect()
+    }
+
     /// Applies the checked rules to the built network: one `nft` run per
     /// host with rules, its filter table and NAT table in one script.
     pub(crate) fn apply(&self, net: &Network) -> Result<()> {

@@ -14,16 +14,32 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 use crate::context::TestContext;
+use crate::network::built::Network;
+use crate::network::carried::Describe;
+use crate::network::diagram::Diagram;
+use crate::settings::{ReportMode, Settings};
 use crate::Netns;
 
 /// One network's hosts: (name, a duplicated handle of its namespace).
 type Hosts = Vec<(String, Netns)>;
 
+/// A network's drawing as built, and what says the faults of each of its
+/// wire links later (in the order of the drawing's wire edges): kept only
+/// when a report may be written (`NETNS_TEST_REPORT`).
+type Layout = (Diagram, Vec<Option<Describe>>);
+
+/// One registered network.
+struct Registered {
+    id: u64,
+    hosts: Hosts,
+    layout: Option<Layout>,
+}
+
 /// The live networks of one test, by registration number.
 #[derive(Default)]
 struct Built {
     next: AtomicU64,
-    networks: Mutex<Vec<(u64, Hosts)>>,
+    networks: Mutex<Vec<Registered>>,
 }
 
 /// A network's place in its test's [`Built`]: removed when dropped.
@@ -45,21 +61,30 @@ impl Drop for Registration {
         let Some(built) = self.ctx.upgrade().and_then(|c| c.state_if::<Built>()) else {
             return;
         };
-        built.networks.lock().retain(|(id, _)| *id != self.id);
+        built.networks.lock().retain(|r| r.id != self.id);
     }
 }
 
-/// Registers a network of `hosts` with the calling thread's test, if it
-/// works for one.
-pub(crate) fn register(hosts: &[(String, Netns)]) -> Option<Registration> {
+/// Registers `net` with the calling thread's test, if it works for one:
+/// its hosts, and its layout when a report may be written.
+pub(crate) fn register(net: &Network) -> Option<Registration> {
     let ctx = crate::context::current()?;
-    let handles = hosts
+    let layout = (Settings::get().report != ReportMode::Off).then(|| {
+        let describers = net.carried.iter().map(|c| c.carrier.describer());
+        (net.diagram(), describers.collect())
+    });
+    let handles = net
+        .hosts
         .iter()
         .filter_map(|(name, ns)| Some((name.clone(), ns.duplicate().ok()?)))
         .collect();
     let built = ctx.state::<Built>();
     let id = built.next.fetch_add(1, Ordering::Relaxed);
-    built.networks.lock().push((id, handles));
+    built.networks.lock().push(Registered {
+        id,
+        hosts: handles,
+        layout,
+    });
     Some(Registration {
         ctx: Arc::downgrade(&ctx),
         id,
@@ -74,7 +99,32 @@ pub(crate) fn with_hosts<R>(ctx: &TestContext, f: impl FnOnce(&[(&str, &Netns)])
     let hosts: Vec<(&str, &Netns)> = networks
         .iter()
         .flat_map(|n| n.iter())
-        .flat_map(|(_, hosts)| hosts.iter().map(|(name, ns)| (name.as_str(), ns)))
+        .flat_map(|r| r.hosts.iter().map(|(name, ns)| (name.as_str(), ns)))
         .collect();
     f(&hosts)
+}
+
+/// The drawing of every live network test `ctx` built whose layout was
+/// kept, with the faults on its wire links now, and its hosts, in the
+/// order they were built.
+pub(crate) fn with_networks<R>(
+    ctx: &TestContext,
+    f: impl FnOnce(&[(Diagram, &[(String, Netns)])]) -> R,
+) -> R {
+    let built = ctx.state_if::<Built>();
+    let networks = built.as_ref().map(|b| b.networks.lock());
+    let drawn: Vec<(Diagram, &[(String, Netns)])> = networks
+        .iter()
+        .flat_map(|n| n.iter())
+        .filter_map(|r| {
+            let (diagram, describers) = r.layout.as_ref()?;
+            let mut diagram = diagram.clone();
+            let wires = diagram.edges.iter_mut().filter(|e| e.wire.is_some());
+            for (edge, describer) in wires.zip(describers) {
+                edge.wire = Some(describer.as_ref().map(|d| d()).unwrap_or_default());
+            }
+            Some((diagram, r.hosts.as_slice()))
+        })
+        .collect();
+    f(&drawn)
 }

@@ -109,6 +109,7 @@ impl Step {
                 ns.add_bridge(BRIDGE)?;
                 ns.set_up(BRIDGE)?;
                 net.forwarders.push(host.clone());
+                net.lans.push(host.clone());
             }
             Step::Port { lan, port, member } => {
                 let (switch, ns) = (net.host(lan), net.host(&member.0));

@@ -196,6 +196,8 @@ impl Topology {
             addrs: Vec::new(),
             plain: Vec::new(),
             forwarders: Vec::new(),
+            lans: Vec::new(),
+            nats: Vec::new(),
             aliases: self.aliases.clone(),
             filters: Default::default(),
         };
@@ -212,11 +214,12 @@ impl Topology {
             source: Box::new(source),
         })?;
         self.nft.apply(&net)?;
+        net.nats = self.nft.nat_hosts();
         if let Some(on_build) = crate::network::carried::ON_BUILD.get() {
             on_build(&net);
         }
         // A failing test's dump shows this network's hosts.
-        net.registered = crate::network::registered::register(&net.hosts);
+        net.registered = crate::network::registered::register(&net);
         Ok(net)
     }
 

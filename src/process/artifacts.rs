@@ -67,7 +67,7 @@ impl Artifacts {
         let dir = self.dir.join(name);
         for entry in crate::kernel::dir_entries(&dir).unwrap_or_default() {
             let entry = entry.to_string_lossy();
-            if !(entry.ends_with(".log") || entry == "capture.pcapng") {
+            if !(entry.ends_with(".log") || entry == "capture.pcapng" || entry == "report.html") {
                 continue;
             }
             // A log whose program still runs is another process's run of

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 
 pub(crate) mod parse;
 
-pub(crate) use parse::{CaptureMode, KeepMode};
+pub(crate) use parse::{CaptureMode, KeepMode, ReportMode};
 
 /// `NETNS_TEST_RUN_DIR`: the run directory instead of iproute2's
 /// `/run/netns` (a path; unset or empty: `/run/netns`).
@@ -52,6 +52,10 @@ pub const DUMP_ENV: &str = "NETNS_TEST_DUMP";
 /// `NETNS_TEST_KEEP=failed`: keep a failing test's namespaces (default
 /// `off`).
 pub const KEEP_ENV: &str = "NETNS_TEST_KEEP";
+/// `NETNS_TEST_REPORT`: `off`, `failed` or `all`: which tests get an HTML
+/// page, `report.html` in their directory (default: `failed` when
+/// `NETNS_TEST_CAPTURE` or `NETNS_TEST_KEEP` is on, else `off`).
+pub const REPORT_ENV: &str = "NETNS_TEST_REPORT";
 /// `NETNS_TEST_REQUIRE=1`: a test that cannot run here fails rather than
 /// being reported as ignored by the harness (default: `1` under
 /// cargo-nextest, else `0`).
@@ -75,6 +79,7 @@ pub(crate) struct Settings {
     pub(crate) seeds: Option<u32>,
     pub(crate) dump: bool,
     pub(crate) keep: KeepMode,
+    pub(crate) report: ReportMode,
     pub(crate) require: Option<bool>,
     /// cargo-nextest runs the process (`NEXTEST` is set; nextest's, not
     /// ours, read here so that no other module reads the environment).
@@ -142,6 +147,8 @@ impl Settings {
         let seeds = read.take(SEEDS_ENV, parse::runs, None);
         let dump = read.take(DUMP_ENV, |v| parse::switch(v, true), true);
         let keep = read.take(KEEP_ENV, parse::keep, KeepMode::Off);
+        let report = read.take(REPORT_ENV, parse::report, None);
+        let report = parse::report_default(report, capture, keep);
         let require = read.take(REQUIRE_ENV, parse::require, None);
         read.take(ROOTLESS_ENV, parse::rootless, true);
         let crash_at = read.take(CRASH_AT_ENV, parse::crash_at, None);
@@ -155,6 +162,7 @@ impl Settings {
             seeds,
             dump,
             keep,
+            report,
             require,
             under_nextest: lookup("NEXTEST").is_some(),
             crash_at,
@@ -212,6 +220,7 @@ mod tests {
         s.check().unwrap();
         assert_eq!(s.capture, CaptureMode::Off);
         assert_eq!(s.keep, KeepMode::Off);
+        assert_eq!(s.report, ReportMode::Off);
         assert!(s.dump);
         assert_eq!((s.seed, s.capture_limit, s.require), (None, None, None));
         assert!(s.run_dir.is_none() && s.capture_dir.is_none());
@@ -240,6 +249,7 @@ mod tests {
         assert_eq!(s.seeds, Some(20));
         assert!(!s.dump);
         assert_eq!(s.keep, KeepMode::Failed);
+        assert_eq!(s.report, ReportMode::Failed, "keep on: reports of failures");
         assert_eq!(s.require, Some(true));
         assert_eq!(s.run_dir.as_deref(), Some("/tmp/rd".as_ref()));
         assert!(s.under_nextest);
@@ -274,6 +284,7 @@ mod tests {
             (SEED_ENV, "-1"),
             (SEEDS_ENV, "0"),
             (CRASH_AT_ENV, "x:0"),
+            (REPORT_ENV, "yes"),
         ] {
             let e = settings(&[(var, value)]).check().unwrap_err();
             assert!(
@@ -282,6 +293,14 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn the_report_setting_wins_over_its_default() {
+        assert_eq!(settings(&[(REPORT_ENV, "all")]).report, ReportMode::All);
+        let off = settings(&[(REPORT_ENV, "off"), (CAPTURE_ENV, "all")]);
+        assert_eq!(off.report, ReportMode::Off);
+        assert_eq!(settings(&[(CAPTURE_ENV, "all")]).report, ReportMode::Failed);
     }
 
     #[test]

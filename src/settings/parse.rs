@@ -31,6 +31,18 @@ pub(crate) enum KeepMode {
     Failed,
 }
 
+/// `NETNS_TEST_REPORT`: which tests get an HTML report page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ReportMode {
+    /// None.
+    #[default]
+    Off,
+    /// A failing test's page is written.
+    Failed,
+    /// Every test's page is written.
+    All,
+}
+
 /// The text of a variable that is set, or `None` for unset or empty.
 pub(crate) fn present(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|v| !v.is_empty())
@@ -138,6 +150,33 @@ pub(crate) fn crash_at(raw: Option<&str>) -> Result<Option<(String, usize)>, Ref
     Ok(Some((step.to_owned(), nth)))
 }
 
+/// `NETNS_TEST_REPORT`: `off` (or `0`), `failed` or `all`; `None` if
+/// unset (then the capture and keep settings decide, `mod.rs`).
+pub(crate) fn report(raw: Option<&str>) -> Result<Option<ReportMode>, Refused> {
+    match present(raw) {
+        None => Ok(None),
+        Some("off" | "0") => Ok(Some(ReportMode::Off)),
+        Some("failed") => Ok(Some(ReportMode::Failed)),
+        Some("all") => Ok(Some(ReportMode::All)),
+        Some(_) => Err("off, failed or all"),
+    }
+}
+
+/// The report mode in force: `set` if the variable said, else `failed`
+/// when a failing test's capture or namespace is kept (there is something
+/// to look at), else `off`.
+pub(crate) fn report_default(
+    set: Option<ReportMode>,
+    capture: CaptureMode,
+    keep: KeepMode,
+) -> ReportMode {
+    match set {
+        Some(mode) => mode,
+        None if capture != CaptureMode::Off || keep != KeepMode::Off => ReportMode::Failed,
+        None => ReportMode::Off,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +194,7 @@ mod tests {
             assert_eq!(seed(raw), Ok(None));
             assert_eq!(runs(raw), Ok(None));
             assert_eq!(crash_at(raw), Ok(None));
+            assert_eq!(report(raw), Ok(None));
         }
     }
 
@@ -183,6 +223,24 @@ mod tests {
         assert_eq!(seed(Some("0")), Ok(Some(0)));
         assert_eq!(crash_at(Some("mount")), Ok(Some(("mount".to_owned(), 1))));
         assert_eq!(crash_at(Some("mount:3")), Ok(Some(("mount".to_owned(), 3))));
+        assert_eq!(report(Some("off")), Ok(Some(ReportMode::Off)));
+        assert_eq!(report(Some("0")), Ok(Some(ReportMode::Off)));
+        assert_eq!(report(Some("failed")), Ok(Some(ReportMode::Failed)));
+        assert_eq!(report(Some(" all ")), Ok(Some(ReportMode::All)));
+    }
+
+    #[test]
+    fn the_report_follows_capture_and_keep_unless_set() {
+        use CaptureMode as C;
+        use KeepMode as K;
+        use ReportMode as R;
+        assert_eq!(report_default(None, C::Off, K::Off), R::Off);
+        assert_eq!(report_default(None, C::Failed, K::Off), R::Failed);
+        assert_eq!(report_default(None, C::All, K::Off), R::Failed);
+        assert_eq!(report_default(None, C::Off, K::Failed), R::Failed);
+        assert_eq!(report_default(Some(R::Off), C::All, K::Failed), R::Off);
+        assert_eq!(report_default(Some(R::All), C::Off, K::Off), R::All);
+        assert_eq!(report_default(Some(R::Failed), C::Off, K::Off), R::Failed);
     }
 
     #[test]
@@ -206,5 +264,7 @@ mod tests {
         assert!(crash_at(Some("mount:0")).is_err());
         assert!(crash_at(Some("mount:x")).is_err());
         assert!(crash_at(Some(":2")).is_err());
+        assert_eq!(report(Some("yes")), Err("off, failed or all"));
+        assert_eq!(report(Some("Failed")), Err("off, failed or all"));
     }
 }

@@ -1,7 +1,9 @@
 //! What a failing `#[netns_test]` leaves for its author (README, "When a
 //! test fails"): its namespace's state (`NETNS_TEST_DUMP`, on by default)
 //! and, with `NETNS_TEST_KEEP=failed`, the namespace itself, kept in the
-//! run directory.
+//! run directory; what the report page (`NETNS_TEST_REPORT`,
+//! `testing/report/`) shows of the namespaces and networks is read with
+//! the state, at the same moment.
 //!
 //! Both happen on the body's thread, inside the namespace, before that
 //! thread ends (an anonymous namespace dies with its last thread). For a
@@ -10,8 +12,8 @@
 //! captures and shows for a failed test) when the panic leaves the body;
 //! for an `Err`, both happen once the body has returned (its locals, so its
 //! sockets, are gone then), and the text is appended to the error's. A passing test, a `#[should_panic]` test, and
-//! every test with `NETNS_TEST_DUMP=0` and no `NETNS_TEST_KEEP` pay nothing
-//! but an environment read.
+//! every test with `NETNS_TEST_DUMP=0`, no `NETNS_TEST_KEEP` and no report
+//! pay nothing but an environment read.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -43,6 +45,9 @@ type FixtureRef = &'static dyn crate::testing::fixture::SuiteFixture;
 struct Settings {
     dump: bool,
     keep: bool,
+    /// A report page may be written (`testing/report/`): the state is read
+    /// for it even with the dump off.
+    report: bool,
 }
 
 fn settings() -> Settings {
@@ -50,6 +55,7 @@ fn settings() -> Settings {
     Settings {
         dump: settings.dump,
         keep: settings.keep == crate::settings::KeepMode::Failed,
+        report: crate::testing::report::wanted(),
     }
 }
 
@@ -102,12 +108,13 @@ pub(crate) fn run_body<R: TestReturn>(
 ) -> R::Output {
     let settings = settings();
     // A `#[should_panic]` test passes by panicking: nothing to report.
-    if should_panic || !(settings.dump || settings.keep) {
+    if should_panic || !(settings.dump || settings.keep || settings.report) {
         return f().into_output();
     }
     let ctx = crate::context::own();
     let mut clear = Clear(None);
-    if settings.dump {
+    let read = settings.dump || settings.report;
+    if read {
         if let Some(ctx) = &ctx {
             install_panic_hook();
             let watch = ctx.state::<Watch>();
@@ -123,28 +130,48 @@ pub(crate) fn run_body<R: TestReturn>(
         Ok(value) => {
             let mut output = value.into_output();
             if R::failed(&output) {
-                let dump = settings
-                    .dump
-                    .then(|| read_dump(host, fixture, ctx.as_deref()));
+                let dump = read.then(|| read_dump(host, fixture, ctx.as_deref()));
+                let dump = for_report(settings, ctx.as_deref(), dump);
                 let text = report(settings, host, fixture, dump);
                 R::append_to_failure(&mut output, |_| Some(text));
+            } else if crate::settings::Settings::get().report == crate::settings::ReportMode::All {
+                let dump = Some(read_dump(host, fixture, ctx.as_deref()));
+                for_report(settings, ctx.as_deref(), dump);
             }
             output
         }
         Err(payload) => {
-            let dump = settings.dump.then(|| {
+            let dump = read.then(|| {
                 clear
                     .0
                     .as_ref()
                     .and_then(|w| w.dump.lock().take())
                     .unwrap_or_else(|| read_dump(host, fixture, ctx.as_deref()))
             });
+            let dump = for_report(settings, ctx.as_deref(), dump);
             // One write, so parallel tests' lines do not interleave;
             // eprint!, which libtest captures, not a write to io::stderr().
             eprint!("{}", report(settings, host, fixture, dump));
             resume_unwind(payload)
         }
     }
+}
+
+/// Hands the state read (`dump`) and the networks' counters, read now,
+/// to the report page if one may be written; returns the dump if the
+/// failure prints it (`NETNS_TEST_DUMP`).
+fn for_report(settings: Settings, ctx: Option<&TestContext>, dump: Option<Dump>) -> Option<Dump> {
+    if let (true, Some(ctx), Some(dump)) = (settings.report, ctx, &dump) {
+        let states = dump.iter().map(|(label, state)| {
+            let text = match state {
+                Ok(state) => state.to_string(),
+                Err(e) => format!("no state: {e}"),
+            };
+            (label.clone(), text)
+        });
+        crate::testing::report::snapshot(ctx, states.collect());
+    }
+    dump.filter(|_| settings.dump)
 }
 
 /// The calling thread's namespace's state, then each other namespace of
@@ -327,6 +354,9 @@ fn install_panic_hook() {
                 return; // a later panic (the body's, re-raising): keep the first
             }
             let dump = dump_from_here(&wanted, None, Some(&ctx));
+            // The report's view of the networks is read here too, before
+            // the unwind drops them.
+            let dump = for_report(settings(), Some(&ctx), Some(dump)).unwrap_or_default();
             watch.dump.lock().get_or_insert(dump);
             watch.reading.store(false, Ordering::Release);
         }));

@@ -6,6 +6,7 @@ pub(crate) mod fixture;
 #[cfg(feature = "harness")]
 #[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
+pub(crate) mod report;
 pub(crate) mod runner;
 pub(crate) mod runtime;
 pub(crate) mod sweep;

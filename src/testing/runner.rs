@@ -158,18 +158,34 @@ where
     let dir_name = running.context().file_name();
     // One run's files in the test's directory: an earlier run's go.
     crate::process::clear_previous_run(&dir_name);
-    let report = |shown: &str| {
+    // What the failure showed (its message and the log tails), for the
+    // report page.
+    let shown = std::cell::RefCell::new((String::new(), String::new()));
+    let report = |message: &str| {
         let paused = crate::process::paused_report(running.context());
         let logs = crate::process::failure_report(
             &dir_name,
             opts.fixture.map(|fx| fx.fixture_name()),
-            shown,
+            message,
         );
-        match (paused, logs) {
+        let text = match (paused, logs) {
             (None, None) => None,
             (paused, logs) => Some(paused.unwrap_or_default() + &logs.unwrap_or_default()),
+        };
+        *shown.borrow_mut() = (message.to_owned(), text.clone().unwrap_or_default());
+        text
+    };
+    // The report page, once the test is over (`testing/report/`).
+    let page = |failed: bool, notes: &[String]| {
+        let (message, logs) = &*shown.borrow();
+        if let Some(line) =
+            crate::testing::report::write(running.context(), failed, message, logs, notes)
+        {
+            eprintln!("{line}");
         }
     };
+    #[cfg(not(feature = "wire"))]
+    let notes: Vec<String> = Vec::new();
     // Capture and fault seeds (NETNS_TEST_CAPTURE): a failing test's output
     // says where its capture is and which seed to replay.
     #[cfg(feature = "wire")]
@@ -184,13 +200,17 @@ where
     match outcome.map(crate::privilege::explain) {
         Ok(Ok(mut output)) => {
             R::append_to_failure(&mut output, report);
+            let failed = R::failed(&output);
             #[cfg(feature = "wire")]
-            watch.finish(R::failed(&output));
+            let notes = watch.finish(failed);
+            page(failed, &notes);
             output
         }
         Ok(Err(err)) => {
             #[cfg(feature = "wire")]
-            watch.finish(true);
+            let notes = watch.finish(true);
+            *shown.borrow_mut() = (err.to_string(), String::new());
+            page(true, &notes);
             R::setup_failed(err, &opts)
         }
         Err(payload) => {
@@ -204,7 +224,10 @@ where
                 }
             }
             #[cfg(feature = "wire")]
-            watch.finish(!opts.should_panic);
+            let notes = watch.finish(!opts.should_panic);
+            if !opts.should_panic {
+                page(true, &notes);
+            }
             std::panic::resume_unwind(payload)
         }
     }

@@ -381,17 +381,17 @@ fn write_blocks(file: File, interfaces: &[(String, Ring)]) -> std::io::Result<()
                 ],
             })
             .map_err(to_io)?;
-        frames.extend(ring.frames.iter().map(|(at, data)| (*at, id as u32, data)));
+        frames.extend(ring.noted().map(|(at, d, note)| (at, id as u32, d, note)));
     }
-    frames.sort_by_key(|(at, id, _)| (*at, *id));
-    for (at, id, data) in frames {
+    frames.sort_by_key(|(at, id, _, _)| (*at, *id));
+    for (at, id, data, note) in frames {
         writer
             .write_pcapng_block(EnhancedPacketBlock {
                 interface_id: id,
                 timestamp: at,
                 original_len: data.len() as u32,
                 data: Cow::Borrowed(data),
-                options: vec![],
+                options: crate::wire::notes::comment(note),
             })
             .map_err(to_io)?;
     }

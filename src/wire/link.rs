@@ -79,6 +79,11 @@ impl Carrier for WireLink {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    fn describer(&self) -> Option<crate::network::carried::Describe> {
+        let shared = self.shared.clone();
+        Some(Arc::new(move || crate::wire::describe::lanes(&shared)))
+    }
 }
 
 /// The [`Start`](crate::network::carried::Start) of a wire link.
@@ -218,7 +223,12 @@ fn forward(shared: &Shared, sockets: [OwnedFd; 2], stop: &OwnedFd) {
                     lane.stats.delivered += 1;
                     deliver(shared, &sockets[1 - i], 1 - i, data);
                 } else {
+                    let before = crate::wire::notes::Before::of(lane);
                     lane.admit(data.to_vec(), Instant::now());
+                    // A capture's packet comment: what the wire did to it.
+                    if let Some(tap) = shared.tap.lock().as_mut() {
+                        crate::wire::notes::after_admit(tap, i, lane, before);
+                    }
                 }
             }
         }

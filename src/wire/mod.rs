@@ -12,6 +12,7 @@ use crate::Netns;
 
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
+pub(crate) mod describe;
 pub(crate) mod faults;
 pub(crate) mod frame;
 pub(crate) mod handle;
@@ -20,6 +21,7 @@ pub(crate) mod link;
 pub(crate) mod matcher;
 pub(crate) mod model;
 pub(crate) mod nemesis;
+pub(crate) mod notes;
 pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
@@ -108,14 +110,14 @@ impl TestWatch {
     /// Called by the runner when the test is over (a panic gets here through
     /// `Drop`): writes the capture file if it is kept, and prints to the
     /// test's output where it is and which seed the faults drew from, if the
-    /// test failed.
-    pub(crate) fn finish(mut self, failed: bool) {
-        self.end(failed);
+    /// test failed; returns those lines (for the report page).
+    pub(crate) fn finish(mut self, failed: bool) -> Vec<String> {
+        self.end(failed)
     }
 
-    fn end(&mut self, failed: bool) {
+    fn end(&mut self, failed: bool) -> Vec<String> {
         if std::mem::replace(&mut self.done, true) {
-            return;
+            return Vec::new();
         }
         let mut notes = Vec::new();
         #[cfg(feature = "capture")]
@@ -123,10 +125,11 @@ impl TestWatch {
         if failed {
             notes.extend(failure_note(&self.ctx));
             notes.extend(nemesis::failure_note(&self.ctx));
-            for note in notes {
+            for note in &notes {
                 eprintln!("{note}");
             }
         }
+        notes
     }
 }
 

@@ -30,6 +30,11 @@ pub(crate) struct Ring {
     limit: usize,
     /// Frames pushed out by newer ones.
     pub(crate) dropped: u64,
+    /// Frames ever pushed, and the notes on some of them by their number
+    /// (0 for the first pushed), oldest first: what the wire did to a
+    /// frame, its packet comment in the file (`notes.rs`).
+    pushed: u64,
+    notes: VecDeque<(u64, String)>,
 }
 
 impl Ring {
@@ -39,6 +44,8 @@ impl Ring {
             bytes: 0,
             limit,
             dropped: 0,
+            pushed: 0,
+            notes: VecDeque::new(),
         }
     }
 
@@ -52,6 +59,35 @@ impl Ring {
             self.bytes -= old.len();
             self.dropped += 1;
         }
+        self.pushed += 1;
+        let first = self.pushed - self.frames.len() as u64;
+        while self.notes.front().is_some_and(|(n, _)| *n < first) {
+            self.notes.pop_front();
+        }
+    }
+
+    /// Notes `note` on the frame pushed last.
+    pub(crate) fn note_last(&mut self, note: String) {
+        if let Some(last) = self.pushed.checked_sub(1) {
+            self.notes.push_back((last, note));
+        }
+    }
+
+    /// The frames, oldest first, each with its note if it has one.
+    pub(crate) fn noted(&self) -> impl Iterator<Item = (Duration, &[u8], Option<&str>)> {
+        let first = self.pushed - self.frames.len() as u64;
+        let mut notes = self.notes.iter().peekable();
+        self.frames.iter().enumerate().map(move |(k, (at, data))| {
+            let n = first + k as u64;
+            while notes.peek().is_some_and(|(m, _)| *m < n) {
+                notes.next();
+            }
+            let note = notes
+                .peek()
+                .filter(|(m, _)| *m == n)
+                .map(|(_, text)| text.as_str());
+            (*at, data.as_slice(), note)
+        })
     }
 }
 
@@ -89,5 +125,21 @@ mod tests {
         assert_eq!(ring.frames.len(), 2);
         assert_eq!(ring.frames[0].1[0], 3);
         assert_eq!(ring.dropped, 3);
+    }
+
+    #[test]
+    fn notes_follow_their_frames_and_go_with_them() {
+        let mut ring = Ring::new(250);
+        ring.note_last("before any frame".into());
+        for i in 0..5u8 {
+            ring.push(Duration::from_secs(u64::from(i)), &[i; 100]);
+            if i % 2 == 0 {
+                ring.note_last(format!("note {i}"));
+            }
+        }
+        let got: Vec<(u8, Option<&str>)> = ring.noted().map(|(_, d, n)| (d[0], n)).collect();
+        assert_eq!(got, [(3, None), (4, Some("note 4"))]);
+        // Notes of frames pushed out are gone too.
+        assert_eq!(ring.notes.len(), 1);
     }
 }
