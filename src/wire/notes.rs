@@ -1,6 +1,6 @@
 //! What the wire did to a frame, as the packet comment a capture file
 //! gives it (pcapng `opt_comment`, which Wireshark shows): `dropped by
-//! loss (seed S)`, `delayed 20 ms`, `duplicated`, `held (Wire::hold)`, ...
+//! loss`, `delayed 20 ms`, `duplicated`, `held (Wire::hold)`, ...
 //!
 //! Worked out from the lane's counters before and after it took the frame
 //! in (`model.rs` counts every fate), so the fault model is untouched; the
@@ -34,14 +34,7 @@ impl Before {
 pub(crate) fn after_admit(tap: &mut Tap, end: usize, lane: &Lane, before: Before) {
     let held = lane.rules.held.len() > before.held;
     let hold_all = lane.rules.hold_all > 0;
-    if let Some(note) = fate(
-        &before.stats,
-        &lane.stats,
-        &lane.faults,
-        lane.seed,
-        held,
-        hold_all,
-    ) {
+    if let Some(note) = fate(&before.stats, &lane.stats, &lane.faults, held, hold_all) {
         tap.rings[end].note_last(note);
     }
 }
@@ -64,7 +57,6 @@ pub(crate) fn fate(
     before: &LaneStats,
     after: &LaneStats,
     faults: &Faults,
-    seed: u64,
     held: bool,
     hold_all: bool,
 ) -> Option<String> {
@@ -79,7 +71,7 @@ pub(crate) fn fate(
         return Some("dropped: the hold is full (Wire::hold_limit)".to_owned());
     }
     if grew(|s| s.lost) {
-        return Some(format!("dropped by loss (seed {seed})"));
+        return Some("dropped by loss".to_owned());
     }
     if held {
         return Some(if hold_all {
@@ -134,7 +126,7 @@ mod tests {
     }
 
     fn note(after: LaneStats, faults: &Faults, held: bool, hold_all: bool) -> Option<String> {
-        fate(&LaneStats::default(), &after, faults, 9, held, hold_all)
+        fate(&LaneStats::default(), &after, faults, held, hold_all)
     }
 
     #[test]
@@ -148,7 +140,7 @@ mod tests {
                 |s| s.hold_drops += 1,
                 "dropped: the hold is full (Wire::hold_limit)",
             ),
-            (|s| s.lost += 1, "dropped by loss (seed 9)"),
+            (|s| s.lost += 1, "dropped by loss"),
         ];
         for (f, want) in cases {
             assert_eq!(note(with(f), &none, false, false).as_deref(), Some(want));

@@ -188,7 +188,7 @@ fn ladder(out: &mut String, ladder: &Ladder) {
     );
     let host = |i: Option<usize>| {
         i.and_then(|i| ladder.hosts.get(i))
-            .map_or("?", String::as_str)
+            .map_or("elsewhere", String::as_str)
     };
     for row in ladder.rows.iter().take(MAX_ROWS) {
         let class = if row.note.is_some() {

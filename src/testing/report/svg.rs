@@ -46,7 +46,8 @@ pub(crate) fn network(net: &NetView) -> String {
             at[i] = (30 + offset + c * COL, 40 + r * ROW);
         }
     }
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0) * COL + 60;
+    // Room on the right of the last column for its links' labels.
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0) * COL + 60 + 200;
     // Down to the lowest row that has a host, and room for its labels.
     let last_row = rows.iter().rposition(|r| !r.is_empty()).unwrap_or(0);
     let height = 40 + last_row * ROW + BOX_H + 40;
@@ -97,8 +98,9 @@ pub(crate) fn network(net: &NetView) -> String {
         for (k, (text, colour)) in lines.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "<text x=\"{mx}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\" \
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"start\" fill=\"{colour}\" \
                  stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                mx + 8,
                 my + 4 + k * 13,
                 escape(cut(text, 2 * MAX_FIELD).0)
             );
@@ -153,7 +155,7 @@ pub(crate) fn network(net: &NetView) -> String {
 /// arrow per frame from its sender's column to its receiver's, labelled;
 /// a frame the wire touched in red with the wire's note.
 pub(crate) fn ladder(ladder: &Ladder) -> String {
-    let columns = ladder.hosts.len().min(MAX_COLUMNS) + 1; // + "?"
+    let columns = ladder.hosts.len().min(MAX_COLUMNS) + 1; // + "elsewhere"
     let col = |i: Option<usize>| i.map_or(columns - 1, |i| i.min(MAX_COLUMNS - 1));
     let x = |c: usize| 110 + c * LANE + LANE / 2;
     let rows = &ladder.rows[..ladder.rows.len().min(MAX_ROWS)];
@@ -168,7 +170,8 @@ pub(crate) fn ladder(ladder: &Ladder) -> String {
     );
     for c in 0..columns {
         let name = if c == columns - 1 {
-            "?"
+            // Broadcast, multicast, or an address no host of the test has.
+            "elsewhere"
         } else if c == MAX_COLUMNS - 1 && ladder.hosts.len() > MAX_COLUMNS {
             "..."
         } else {
@@ -300,6 +303,6 @@ mod tests {
         assert!(svg.contains(">TCP 40000 &gt; 80 [SYN] 74 B</text>"));
         assert!(svg.contains("fill=\"#c00\">UDP 60 B \u{2717} dropped by loss</text>"));
         assert!(svg.contains(">1.250</text>"));
-        assert!(svg.contains(">?</text>"));
+        assert!(svg.contains(">elsewhere</text>"));
     }
 }
