@@ -159,7 +159,8 @@ pub(crate) fn ladder(ladder: &Ladder) -> String {
     let col = |i: Option<usize>| i.map_or(columns - 1, |i| i.min(MAX_COLUMNS - 1));
     let x = |c: usize| 110 + c * LANE + LANE / 2;
     let rows = &ladder.rows[..ladder.rows.len().min(MAX_ROWS)];
-    let width = 110 + columns * LANE + 20;
+    // Room on the right for the labels of frames to "elsewhere".
+    let width = 110 + columns * LANE + 160;
     let height = 50 + rows.len() * STEP + 10;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ladder\" width=\"{width}\" \
