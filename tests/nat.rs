@@ -243,6 +243,13 @@ fn bad_nat_declarations_are_refused_before_anything_is_built() {
         (base().nat("plain", Nat::outside("eth0")), "not a router"),
         (
             base().nat("nat", Nat::outside("eth0")),
+            "is not a link of this router",
+        ),
+        (
+            base()
+                .link("nat", "eth2", "plain", "eth1")
+                .addr("nat", "eth2", "2001:db8::1/64")
+                .nat("nat", Nat::outside("eth2")),
             "has no IPv4 address",
         ),
         (

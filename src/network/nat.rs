@@ -105,7 +105,8 @@ impl Nat {
 
     /// Whether inside hosts reach a port forward through the router's
     /// outside address (RFC 4787 section 6). On: their packets are
-    /// forwarded and their source translated to the router's address, so
+    /// forwarded and their source translated to the router's inside address (the one
+    /// on the server's link, not the outside one), so
     /// the answer comes back through the router. Off (the default): only
     /// packets arriving on the outside link are forwarded; an inside host's
     /// connection to the outside address reaches the router itself (a TCP

@@ -94,6 +94,14 @@ impl NftPlan {
                 return Err(wrong(bad("host", host, "has a NAT already")));
             }
             crate::network::link::validate_link_name(&nat.outside).map_err(&wrong)?;
+            if !addrs.iter().any(|(h, l, _)| h == host && *l == nat.outside) {
+                return Err(wrong(bad(
+                    "outside link",
+                    &nat.outside,
+                    "is not a link of this router with an address in this topology \
+                     (Topology::link, then Topology::addr)",
+                )));
+            }
             if !v4(host, Some(&nat.outside)) {
                 return Err(wrong(bad(
                     "outside link",

@@ -87,6 +87,13 @@ impl Artifacts {
         }
     }
 
+    /// Removes the directory of the test named `name` if it is empty
+    /// (`rmdir(2)` refuses one that is not): a passing test whose programs'
+    /// logs went (a successful `nft` run's) leaves no empty directory.
+    pub(crate) fn remove_dir_if_empty(&self, name: &str) {
+        let _ = std::fs::remove_dir(self.dir.join(name));
+    }
+
     fn locate() -> Artifacts {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)

@@ -46,6 +46,13 @@ pub(crate) fn clear_previous_run(test: &str) {
     artifacts::Artifacts::get().clear_previous_run(test);
 }
 
+/// Removes the directory of the test named `test` if this run left
+/// nothing in it (a program whose log went on success): called as the
+/// test ends.
+pub(crate) fn remove_dir_if_empty(test: &str) {
+    artifacts::Artifacts::get().remove_dir_if_empty(test);
+}
+
 use crate::error::{Error, Result};
 use crate::kernel::child::{self as child, GroupSignal};
 use crate::Netns;

@@ -21,21 +21,35 @@ use crate::Netns;
 
 /// What to do when `nft` is missing.
 const INSTALL: &str = "nft (package nftables: apt install nftables / dnf install nftables) \
-                       is not installed; the firewall and NAT rules of netns-test need it \
-                       on PATH";
+                       was found neither on PATH nor in /usr/sbin, /sbin or \
+                       /usr/local/sbin; the firewall and NAT rules of netns-test need it";
+
+/// Where `nft` is: the first `nft` on `PATH`, else in the system
+/// directories an unprivileged user's `PATH` often lacks (Debian puts it
+/// in `/usr/sbin`), else the bare name (whose spawn then fails with
+/// `ENOENT`).
+fn nft_program() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(Into::into))
+        .map(|dir| dir.join("nft"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| "nft".into())
+}
 
 /// Runs `script` with `nft -f -` in `netns` (in the crate's user namespace
 /// when rootless, as every spawned program), and waits for it.
 ///
 /// # Errors
 /// [`Error::Process`]: `nft` is not installed (`ENOENT`, saying what to
-/// install), cannot be started, or fails; then the message holds nft's
+/// install; looked for on `PATH`, then in `/usr/sbin`, `/sbin` and
+/// `/usr/local/sbin`), cannot be started, or fails; then the message holds nft's
 /// own error, which names the script line (`/dev/stdin:LINE:COL`) and the
 /// kernel's refusal (a missing nf_tables module: `Operation not
 /// supported`), followed by the script. Nothing of the script is applied
 /// then (`nft -f` is one transaction).
 pub(crate) fn apply(netns: &Netns, script: &str) -> Result<()> {
-    let mut command = Command::new("nft");
+    let mut command = Command::new(nft_program());
     command.args(["-f", "-"]);
     let process = netns
         .spawn_with(&mut command, Stdio::piped())

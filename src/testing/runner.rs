@@ -183,6 +183,7 @@ where
         {
             eprintln!("{line}");
         }
+        crate::process::remove_dir_if_empty(&dir_name);
     };
     #[cfg(not(feature = "wire"))]
     let notes: Vec<String> = Vec::new();
@@ -227,6 +228,8 @@ where
             let notes = watch.finish(!opts.should_panic);
             if !opts.should_panic {
                 page(true, &notes);
+            } else {
+                crate::process::remove_dir_if_empty(&dir_name);
             }
             std::panic::resume_unwind(payload)
         }

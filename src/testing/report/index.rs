@@ -5,6 +5,7 @@
 //! earlier page is removed when the test starts again, `process/artifacts.rs`).
 
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +41,13 @@ pub(crate) fn write(artifacts: &Artifacts) -> Result<PathBuf> {
     let dir = &artifacts.dir;
     let deadline = Instant::now() + Duration::from_secs(5);
     let lock_path = dir.join(".index.lock");
+    // Made 0600 like every file of ours (O_EXCL: a name already there,
+    // a planted link included, is left as it is and never followed).
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&lock_path);
     let Some(_lock) = LockFile::lock(&lock_path, FlockOperation::LockExclusive, Some(deadline))?
     else {
         return Err(Error::File {
