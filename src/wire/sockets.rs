@@ -11,12 +11,16 @@
 //! waited for together end together, so a batch costs about one, however
 //! many tests handed sockets over meanwhile.
 //!
+//! A suite fixture's sockets are not closed at all: they wait in a pool
+//! for the next test that captures the fixture.
+//!
 //! A socket holds its namespace (and the links in it) until it is closed,
 //! so a test's anonymous namespace outlives the test by about two grace
 //! periods more than it did; namespaces already go away asynchronously
 //! (`cleanup_net`, ARCHITECTURE.md 2.3), nothing a test holds can reach it,
 //! and the process's exit closes whatever is still waiting.
 
+use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -128,13 +132,42 @@ pub(super) fn read_loop(inner: &Inner) {
     }
 }
 
-/// Sockets still held close on the closer thread (`closer.rs`).
+/// Sockets still held go back to the pool or to the closer thread.
 impl Drop for Sources {
     fn drop(&mut self) {
-        self.sockets
-            .drain(..)
-            .filter_map(|s| s.socket)
-            .for_each(close_later);
+        for source in self.sockets.drain(..) {
+            if let Some(socket) = source.socket {
+                release(socket, source.pooled);
+            }
+        }
+    }
+}
+
+/// Sockets of suite fixtures' links no capture holds, by (namespace
+/// inode, ifindex): a fixture outlives its tests, and so may a socket of
+/// its links, which then costs the next test that captures the link
+/// neither a socket nor a grace period. A pooled socket holds its
+/// namespace, so the inode names that namespace while it is here.
+fn pool() -> &'static Mutex<HashMap<(u64, u32), Vec<Arc<OwnedFd>>>> {
+    static POOL: OnceLock<Mutex<HashMap<(u64, u32), Vec<Arc<OwnedFd>>>>> = OnceLock::new();
+    POOL.get_or_init(Mutex::default)
+}
+
+/// A pooled socket of link `key`, with the frames it queued while no
+/// capture held it thrown away: a capture starts with what comes next.
+pub(super) fn take_pooled(key: (u64, u32)) -> Option<Arc<OwnedFd>> {
+    let socket = pool().lock().get_mut(&key)?.pop()?;
+    let mut buf = vec![0u8; 2048];
+    while let Ok(Some(_)) = packet::recv_frame(socket.as_fd(), &mut buf) {}
+    Some(socket)
+}
+
+/// A capture is done with `socket`: back to the pool if it is a
+/// fixture's (`pooled`), else to the closer thread.
+pub(super) fn release(socket: Arc<OwnedFd>, pooled: Option<(u64, u32)>) {
+    match pooled {
+        Some(key) => pool().lock().entry(key).or_default().push(socket),
+        None => close_later(socket),
     }
 }
 
