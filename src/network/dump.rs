@@ -95,8 +95,11 @@ impl Netns {
     /// own assertion messages.
     ///
     /// Runs on a fresh thread inside this namespace; the caller never
-    /// moves. Costs a few netlink dumps, and a look at this process's and
-    /// its children's fds for the sockets' pids (a few milliseconds).
+    /// moves. Costs a few netlink dumps, and a look at this process's (and,
+    /// for sockets it does not hold, its children's) fds for the sockets'
+    /// pids: about 0.2 ms, and 1 ms more for each family (IPv4, IPv6) the
+    /// namespace has TCP sockets of (a walk of the kernel's established
+    /// hash, which every namespace shares).
     ///
     /// # Errors
     /// [`Error::Netlink`](crate::Error::Netlink) naming the dump that failed
