@@ -143,13 +143,16 @@ impl Drop for Sources {
     }
 }
 
+/// Idle sockets by (namespace inode, ifindex) of their link.
+type Pool = HashMap<(u64, u32), Vec<Arc<OwnedFd>>>;
+
 /// Sockets of suite fixtures' links no capture holds, by (namespace
 /// inode, ifindex): a fixture outlives its tests, and so may a socket of
 /// its links, which then costs the next test that captures the link
 /// neither a socket nor a grace period. A pooled socket holds its
 /// namespace, so the inode names that namespace while it is here.
-fn pool() -> &'static Mutex<HashMap<(u64, u32), Vec<Arc<OwnedFd>>>> {
-    static POOL: OnceLock<Mutex<HashMap<(u64, u32), Vec<Arc<OwnedFd>>>>> = OnceLock::new();
+fn pool() -> &'static Mutex<Pool> {
+    static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
     POOL.get_or_init(Mutex::default)
 }
 
