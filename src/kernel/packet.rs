@@ -109,6 +109,35 @@ pub(crate) fn packet_socket(link: &str, outgoing: bool) -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// `setsockopt(PACKET_QDISC_BYPASS, 1)` (packet(7), Linux 3.14): frames
+/// written to `fd` go straight to the link's driver, past its queueing
+/// discipline, as a wire link's forwarding thread wants (a veth's qdisc
+/// only queues them again). No privilege beyond the socket's own.
+///
+/// # Errors
+/// [`Error::Sys`] naming the option and the errno.
+pub(crate) fn qdisc_bypass(fd: BorrowedFd<'_>) -> Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: PACKET_QDISC_BYPASS takes an int, passed by pointer and size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_QDISC_BYPASS,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::sys(
+            "setsockopt(PACKET_QDISC_BYPASS)",
+            None,
+            last_errno(),
+        ));
+    }
+    Ok(())
+}
+
 /// A frame read by [`recv_frame`]: its length on the wire, and whether the
 /// link sent it (`PACKET_OUTGOING`) rather than received it.
 #[derive(Debug, Clone, Copy)]

@@ -108,10 +108,14 @@ impl WireLink {
         // Bound after the links are up: a packet socket bound to a link that
         // is down starts with a pending ENETDOWN.
         let sockets = wire_ns.run(|| -> Result<[OwnedFd; 2]> {
-            Ok([
+            let sockets = [
                 packet::packet_socket(END_A, false)?,
                 packet::packet_socket(END_B, false)?,
-            ])
+            ];
+            for socket in &sockets {
+                packet::qdisc_bypass(socket.as_fd())?;
+            }
+            Ok(sockets)
         })??;
         let names = [
             format!("{}/{}", a.host, a.link),
