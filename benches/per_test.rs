@@ -56,6 +56,28 @@ fn netns_state(bencher: divan::Bencher) {
     bencher.bench_local(|| ns.state().unwrap());
 }
 
+/// `Netns::state` of the same namespace with an IPv4 TCP listener and a
+/// connection to it: the TCP dump walks the kernel's established hash,
+/// which every namespace shares.
+#[divan::bench]
+fn netns_state_with_tcp(bencher: divan::Bencher) {
+    let ns = Netns::new().unwrap();
+    let peer = Netns::new().unwrap();
+    ns.add_veth("eth0", &peer, "eth0").unwrap();
+    ns.set_up("eth0").unwrap();
+    ns.add_addr("eth0", "192.0.2.1/24".parse().unwrap())
+        .unwrap();
+    let _sockets = ns
+        .run(|| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            (listener, client, server)
+        })
+        .unwrap();
+    bencher.bench_local(|| ns.state().unwrap());
+}
+
 /// A failing `#[netns_test]` (`Err`) with the state dump (the default):
 /// compare with `netns_test_anonymous`.
 #[divan::bench]

@@ -37,6 +37,23 @@ fn build_and_drop_3_named_hosts() {
     drop(three_hosts().named("nt-bench").build().unwrap());
 }
 
+/// A star: 200 hosts, each linked to one router (`eth0` .. `eth199`), each
+/// with an address: divide by 200 for the cost per host.
+#[divan::bench(sample_count = 5)]
+fn build_and_drop_star_of_200_hosts() {
+    let mut t = Topology::new().router("router");
+    for i in 0..200u32 {
+        let host = format!("h{i}");
+        let (hi, lo) = (i / 100, i % 100);
+        t = t
+            .host(&host)
+            .link(&host, "eth0", "router", &format!("eth{i}"))
+            .addr(&host, "eth0", &format!("10.{hi}.{lo}.2/24"))
+            .addr("router", &format!("eth{i}"), &format!("10.{hi}.{lo}.1/24"));
+    }
+    drop(t.build().unwrap());
+}
+
 static LAB: Fixture<Network> = Fixture::new("nt-bench-lab", || three_hosts().build());
 
 /// Per-test cost of `#[netns_test(fixture = LAB, host = "client")]` once the

@@ -340,3 +340,78 @@ fn captures_fall_back_to_the_temp_directory_when_the_target_cannot_be_written() 
     assert_eq!(names, ["lo"]);
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
+
+const POOL_BETWEEN_PORT: u16 = 47_003;
+const POOL_DURING_PORT: u16 = 47_004;
+
+/// The UDP destination port of an IPv4 Ethernet frame, if it is UDP.
+fn udp_port(frame: &[u8]) -> Option<u16> {
+    if frame.len() < 14 + 20 + 8 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 17 {
+        return None;
+    }
+    let udp = &frame[14 + usize::from(frame[14] & 0x0f) * 4..];
+    Some(u16::from_be_bytes([udp[2], udp[3]]))
+}
+
+fn send_udp_on_lo(port: u16) {
+    let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    socket.send_to(b"x", (Ipv4Addr::LOCALHOST, port)).unwrap();
+}
+
+// In the child, without the variable: the first and third tests capture
+// (the option), the second does not, and sends between them. Ignored here:
+// the option captures whatever the body does, and a fixture's capture
+// sockets stay open for the next test.
+#[netns_test(fixture = LAB, host = "client", capture)]
+#[ignore]
+fn demo_pool_a_captured() {}
+
+#[netns_test(fixture = LAB, host = "client")]
+fn demo_pool_b_sends() {
+    if std::env::var_os(DEMO_ENV).is_some() {
+        send_udp_on_lo(POOL_BETWEEN_PORT);
+    }
+}
+
+#[netns_test(fixture = LAB, host = "client", capture)]
+#[ignore]
+fn demo_pool_c_captured() {
+    send_udp_on_lo(POOL_DURING_PORT);
+}
+
+/// A fixture's capture sockets are kept for the next test that captures
+/// it; what they queued while no capture held them is not that test's.
+#[test]
+fn a_fixture_capture_holds_nothing_from_before_its_test() {
+    let dir = std::env::temp_dir().join(format!("netns-test-capture-{}-pool", std::process::id()));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "demo_pool_a_captured",
+            "demo_pool_b_sends",
+            "demo_pool_c_captured",
+            "--test-threads=1",
+            "--include-ignored",
+        ])
+        .env(DEMO_ENV, "1")
+        .env_remove(CAPTURE_ENV)
+        .env(CAPTURE_DIR_ENV, &dir)
+        .output()
+        .unwrap();
+    let text = common::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    let (_, frames) = read_pcapng(&dir.join("capture.demo_pool_c_captured.pcapng"));
+    let ports: Vec<(String, u16)> = frames
+        .iter()
+        .filter_map(|(name, f)| Some((name.clone(), udp_port(f)?)))
+        .collect();
+    assert!(
+        ports.contains(&("client/lo".to_owned(), POOL_DURING_PORT)),
+        "{ports:?}\n{text}"
+    );
+    assert!(
+        !ports.iter().any(|(_, p)| *p == POOL_BETWEEN_PORT),
+        "{ports:?}\n{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

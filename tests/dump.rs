@@ -262,6 +262,33 @@ fn state_is_there_on_demand() {
     );
 }
 
+/// TCP is dumped only for a family the namespace's counts say has sockets
+/// (`sockstat`): an IPv6 listener alone, and a TIME-WAIT left when every
+/// socket is closed, are both still there.
+#[test]
+fn state_lists_tcp_sockets_of_either_family_and_time_wait() {
+    let ns = Netns::new().unwrap();
+    let text = ns
+        .run(|| {
+            let _v6 = TcpListener::bind("[::1]:4243").unwrap();
+            Netns::current().unwrap().state().unwrap().to_string()
+        })
+        .unwrap();
+    assert!(text.contains("tcp LISTEN [::1]:4243 "), "{text}");
+    ns.run(|| {
+        let listener = TcpListener::bind("127.0.0.1:4244").unwrap();
+        let client = std::net::TcpStream::connect("127.0.0.1:4244").unwrap();
+        let (server, _) = listener.accept().unwrap();
+        // The side that closes first keeps the TIME-WAIT.
+        drop(client);
+        let mut buf = [0u8; 1];
+        assert_eq!(std::io::Read::read(&mut &server, &mut buf).unwrap(), 0);
+    })
+    .unwrap();
+    let text = ns.state().unwrap().to_string();
+    assert!(text.contains("tcp TIME-WAIT 127.0.0.1:"), "{text}");
+}
+
 /// Runs itself in a child with one test thread, so that the counts are
 /// this test's: passing runs with `NETNS_TEST_KEEP=failed` and the dump on,
 /// then (in a second child, without `NETNS_TEST_KEEP`: settings are read

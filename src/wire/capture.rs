@@ -20,7 +20,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -34,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::kernel::packet;
 use crate::network::topology::Network;
 use crate::wire::link::{Shared, WireLink};
+use crate::wire::sockets::{drain, read_loop, release, take_pooled};
 use crate::wire::tap::{ring_limit, Ring, Tap};
 use crate::Netns;
 
@@ -50,11 +50,14 @@ pub use crate::settings::CAPTURE_ENV;
 pub use crate::settings::CAPTURE_DIR_ENV;
 
 /// One captured interface.
-struct Source {
+pub(super) struct Source {
     name: String,
     /// `None` for a wire link's end (recorded by its forwarding thread).
-    socket: Option<Arc<OwnedFd>>,
-    ring: Ring,
+    pub(super) socket: Option<Arc<OwnedFd>>,
+    pub(super) ring: Ring,
+    /// (namespace inode, ifindex) of a suite fixture's link, whose socket
+    /// goes back to the pool for the next test (`sockets.rs`).
+    pub(super) pooled: Option<(u64, u32)>,
 }
 
 /// A wire link end recorded by its forwarding thread. The capture holds
@@ -67,8 +70,8 @@ struct WireEnd {
 }
 
 #[derive(Default)]
-struct Sources {
-    sockets: Vec<Source>,
+pub(super) struct Sources {
+    pub(super) sockets: Vec<Source>,
     wires: Vec<WireEnd>,
     /// (namespace inode, ifindex) of every link captured: a link added
     /// twice (a test's host that is also a host of a network it built, a
@@ -77,9 +80,9 @@ struct Sources {
 }
 
 pub(crate) struct Inner {
-    sources: Mutex<Sources>,
-    stop: OwnedFd,
-    stopping: AtomicBool,
+    pub(super) sources: Mutex<Sources>,
+    pub(super) stop: OwnedFd,
+    pub(super) stopping: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -148,7 +151,7 @@ impl Capture {
     /// [`Error::Sys`] from `socket`/`bind` (`EPERM` without
     /// `CAP_NET_RAW` in the namespace's user namespace).
     pub fn netns(&self, label: &str, netns: &Netns) -> Result<()> {
-        add_netns(&self.inner, label, netns)
+        add_netns(&self.inner, label, netns, false)
     }
 
     /// Captures every link of every host of `net`: wire links from their
@@ -162,10 +165,17 @@ impl Capture {
     }
 }
 
-/// Every link of `netns` not captured yet, as `label/link`.
-pub(crate) fn add_netns(inner: &Arc<Inner>, label: &str, netns: &Netns) -> Result<()> {
+/// Every link of `netns` not captured yet, as `label/link`; `pooled`: its
+/// sockets are kept for the next capture (a suite fixture's hosts, which
+/// outlive their tests).
+pub(crate) fn add_netns(
+    inner: &Arc<Inner>,
+    label: &str,
+    netns: &Netns,
+    pooled: bool,
+) -> Result<()> {
     let (inner, label) = (inner.clone(), label.to_owned());
-    netns.run(move || add_here(&inner, &label, &[]))?
+    netns.run_bare(move || add_here(&inner, &label, &[], pooled))?
 }
 
 pub(crate) fn add_network(inner: &Arc<Inner>, net: &Network) -> Result<()> {
@@ -185,7 +195,7 @@ pub(crate) fn add_network(inner: &Arc<Inner>, net: &Network) -> Result<()> {
         }
         let (inner, label) = (inner.clone(), host.to_owned());
         net.host(host)
-            .run(move || add_here(&inner, &label, &wires))??;
+            .run_bare(move || add_here(&inner, &label, &wires, false))??;
     }
     Ok(())
 }
@@ -193,11 +203,13 @@ pub(crate) fn add_network(inner: &Arc<Inner>, net: &Network) -> Result<()> {
 /// Adds the links of the calling thread's namespace that `inner` does not
 /// capture yet (by namespace inode and ifindex), as `label/link` (`link`
 /// alone for an empty label): the ends of `wires` (link name, wire link,
-/// end) from their forwarding thread, the others through `AF_PACKET`.
+/// end) from their forwarding thread, the others through `AF_PACKET`
+/// (`pooled`: sockets taken from and given back to the pool).
 pub(crate) fn add_here(
     inner: &Arc<Inner>,
     label: &str,
     wires: &[(String, Arc<Shared>, usize)],
+    pooled: bool,
 ) -> Result<()> {
     let path = crate::kernel::thread_netns_path();
     let ns = crate::kernel::stat_id(&path)?.map_or(0, |(_, ino)| ino);
@@ -226,11 +238,16 @@ pub(crate) fn add_here(
         }
         // `lo` shows each packet twice (sent and received) unless outgoing
         // copies are skipped; other links show both directions.
-        let socket = packet::packet_socket(&link, link != "lo")?;
+        let pooled = pooled.then_some((ns, index));
+        let socket = match pooled.and_then(take_pooled) {
+            Some(socket) => socket,
+            None => Arc::new(packet::packet_socket(&link, link != "lo")?),
+        };
         inner.sources.lock().sockets.push(Source {
             name: name(&link),
-            socket: Some(Arc::new(socket)),
+            socket: Some(socket),
             ring: Ring::new(ring_limit()),
+            pooled,
         });
     }
     let mut thread = inner.thread.lock();
@@ -286,6 +303,7 @@ impl Capture {
         for mut source in sources.sockets.drain(..) {
             if let Some(socket) = source.socket.take() {
                 drain(&socket, &mut source.ring);
+                release(socket, source.pooled);
             }
             out.push((source.name, source.ring));
         }
@@ -313,45 +331,6 @@ impl Drop for Capture {
         // Wire links keep recording only while someone captures them.
         for wire in self.inner.sources.lock().wires.drain(..) {
             *wire.shared.tap.lock() = None;
-        }
-    }
-}
-
-fn drain(socket: &OwnedFd, ring: &mut Ring) {
-    let mut buf = vec![0u8; 65_536 + 64];
-    while let Ok(Some(frame)) = packet::recv_frame(socket.as_fd(), &mut buf) {
-        let len = frame.len.min(buf.len());
-        ring.push(packet::realtime_now(), &buf[..len]);
-    }
-}
-
-/// The capture thread: waits on every socket (the list is read again every
-/// 20 ms, so sockets added later are seen) until stopped, and reads what
-/// came into the rings.
-fn read_loop(inner: &Inner) {
-    while !inner.stopping.load(Ordering::Relaxed) {
-        let sockets: Vec<Arc<OwnedFd>> = inner
-            .sources
-            .lock()
-            .sockets
-            .iter()
-            .filter_map(|s| s.socket.clone())
-            .collect();
-        let mut fds: Vec<_> = sockets.iter().map(|s| s.as_fd()).collect();
-        fds.push(inner.stop.as_fd());
-        let Ok(ready) = packet::poll_readable(&fds, Some(Duration::from_millis(20))) else {
-            return;
-        };
-        if ready.last() == Some(&true) {
-            return;
-        }
-        if ready.iter().any(|r| *r) {
-            let mut sources = inner.sources.lock();
-            for source in sources.sockets.iter_mut() {
-                if let Some(socket) = &source.socket {
-                    drain(socket, &mut source.ring);
-                }
-            }
         }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) mod partition;
 #[cfg(feature = "capture")]
 pub(crate) mod per_test;
 pub(crate) mod rules;
+#[cfg(feature = "capture")]
+pub(crate) mod sockets;
 pub(crate) mod tap;
 
 /// Which seeds a test's faults ([`Wire::set`](crate::Wire::set)) drew

@@ -76,7 +76,7 @@ pub(crate) fn start(ctx: &TestContext, forced: bool) -> Option<TestCapture> {
 /// starts) to its test's capture, as `label/link`.
 pub(crate) fn here(label: &str) {
     if let Some(inner) = current() {
-        if let Err(e) = add_here(&inner, label, &[]) {
+        if let Err(e) = add_here(&inner, label, &[], false) {
             eprintln!("netns-test: capture of {label}: {e}");
         }
     }
@@ -90,7 +90,7 @@ pub(crate) fn fixture_hosts<'a>(hosts: impl FnOnce() -> Result<Vec<(String, &'a 
     let added = hosts().and_then(|hosts| {
         hosts
             .iter()
-            .try_for_each(|(host, netns)| add_netns(&inner, host, netns))
+            .try_for_each(|(host, netns)| add_netns(&inner, host, netns, true))
     });
     if let Err(e) = added {
         eprintln!("netns-test: capture of the fixture's hosts: {e}");
