@@ -215,13 +215,22 @@ pub fn host_pid(program: u32, ns_pid: u32) -> Option<u32> {
         })
 }
 
-/// Whether `program` is on `PATH`. If not, the test that asks is skipped
+/// Whether `program` is on `PATH` (`nft`: or where the crate finds it).
+/// If not, the test that asks is skipped
 /// (it says so and returns), unless `NETNS_TEST_REQUIRE=1`, which makes it
 /// fail: CI that must not skip (`.ci/run` installs `package`).
 pub fn have(program: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false);
+    // PATH; for nft also the system directories an unprivileged user's
+    // PATH often lacks, where the crate looks for it too.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let system: &[&str] = if program == "nft" {
+        &["/usr/sbin", "/sbin", "/usr/local/sbin"]
+    } else {
+        &[]
+    };
+    let found = std::env::split_paths(&path)
+        .chain(system.iter().map(Into::into))
+        .any(|dir| dir.join(program).is_file());
     if !found {
         let msg = format!(
             "{program} is not installed: `apt-get install {package}` (.ci/run installs it)"
