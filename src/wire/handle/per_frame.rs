@@ -47,7 +47,7 @@ impl<'n> Wire<'n> {
     /// # }
     /// ```
     ///
-    /// A capture ([`Capture`](crate::Capture), `NETNS_TEST_CAPTURE`) names
+    /// A capture (`Capture`, feature `capture`; `NETNS_TEST_CAPTURE`) names
     /// the rule in the comment of each frame it dropped, delayed or held:
     /// by its position among the rules of the direction, from 1, and
     /// `Wire::rule` (`dropped by rule #1 (Wire::rule)`); give it a name of
