@@ -35,6 +35,12 @@ impl<'n> Wire<'n> {
     /// in atomics or a mutex of its own. Infallible: adding a rule is no
     /// request to the kernel.
     ///
+    /// A capture (`Capture`, feature `capture`; `NETNS_TEST_CAPTURE`) names
+    /// the rule in the comment of each frame it dropped, delayed or held:
+    /// by its position among the rules of the direction, from 1, and
+    /// `Wire::rule` (`dropped by rule #1 (Wire::rule)`); give it a name of
+    /// your own with [`Wire::rule_named`].
+    ///
     /// ```
     /// # #[cfg(feature = "wire")]
     /// # fn demo(wire: netns_test::Wire<'_>) {
@@ -46,12 +52,6 @@ impl<'n> Wire<'n> {
     /// });
     /// # }
     /// ```
-    ///
-    /// A capture (`Capture`, feature `capture`; `NETNS_TEST_CAPTURE`) names
-    /// the rule in the comment of each frame it dropped, delayed or held:
-    /// by its position among the rules of the direction, from 1, and
-    /// `Wire::rule` (`dropped by rule #1 (Wire::rule)`); give it a name of
-    /// your own with [`Wire::rule_named`].
     #[must_use = "the rule is removed when the guard drops"]
     pub fn rule(
         &self,
