@@ -294,7 +294,7 @@ fn the_capture_names_the_rule_that_dropped_delayed_or_held_a_frame() {
         Direction::Out,
         Match::udp().dst_port(9051).delay(Duration::from_millis(30)),
     );
-    let _none = wire.rule_named(
+    let no_9052 = wire.rule_named(
         Direction::Out,
         "no 9052",
         Match::udp().dst_port(9052).drop(),
@@ -325,6 +325,10 @@ fn the_capture_names_the_rule_that_dropped_delayed_or_held_a_frame() {
     assert_eq!(numbers(&server), [3], "port 9050 passes untouched");
     assert_eq!(wire.stats(Direction::Out).rule_drops, 1);
     assert_eq!(wire.held(Direction::Out).len(), 1);
+    assert!(
+        format!("{no_9052:?}").contains("\"no 9052\""),
+        "{no_9052:?}"
+    );
 
     let path = std::env::temp_dir().join(format!("netns-test-rules-{}.pcapng", std::process::id()));
     capture.write_pcapng(&path).unwrap();

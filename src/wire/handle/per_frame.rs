@@ -102,6 +102,7 @@ impl<'n> Wire<'n> {
         RuleGuard {
             link: self.link,
             ids,
+            name,
         }
     }
 
@@ -191,6 +192,8 @@ pub struct RuleGuard<'n> {
     link: &'n WireLink,
     /// `(lane, rule id)`.
     ids: Vec<(usize, u64)>,
+    /// The name [`Wire::rule_named`] gave it.
+    name: Option<Arc<str>>,
 }
 
 impl fmt::Debug for RuleGuard<'_> {
@@ -201,7 +204,10 @@ impl fmt::Debug for RuleGuard<'_> {
             .iter()
             .map(|(i, _)| format!("{} -> {}", names[*i], names[1 - *i]))
             .collect();
-        f.debug_struct("RuleGuard").field("on", &dirs).finish()
+        f.debug_struct("RuleGuard")
+            .field("on", &dirs)
+            .field("name", &self.name)
+            .finish()
     }
 }
 
