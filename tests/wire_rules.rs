@@ -1,6 +1,7 @@
 //! Per-frame rules and holds on a wire link, over real sockets: a one-way
 //! cut, a SYN-only drop, a held burst released in order and shuffled, a
-//! path-MTU black hole.
+//! path-MTU black hole, and the capture naming the rule that dropped,
+//! delayed or held a frame.
 #![cfg(feature = "wire")]
 
 use std::io::{ErrorKind, Read, Write};
@@ -245,4 +246,108 @@ fn a_path_mtu_black_hole_drops_big_unfragmentable_datagrams_only() {
     assert_eq!(numbers(&server), [] as [u32; 0]);
     assert_eq!(wire.stats(Direction::Out).rule_drops, 3);
     assert_eq!(wire.stats(Direction::In).rule_drops, 0);
+}
+
+/// Each packet comment that `iface` has in the pcapng file at `path`, with
+/// its frame.
+#[cfg(feature = "capture")]
+fn comments_of(path: &std::path::Path, iface: &str) -> Vec<(String, Vec<u8>)> {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let (mut names, mut found) = (Vec::new(), Vec::new());
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(idb) => names.push(
+                idb.options
+                    .iter()
+                    .find_map(|o| match o {
+                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+            ),
+            Block::EnhancedPacket(epb) if names[epb.interface_id as usize] == iface => {
+                for o in &epb.options {
+                    if let EnhancedPacketOption::Comment(c) = o {
+                        found.push((c.to_string(), epb.data.to_vec()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(feature = "capture")]
+#[test]
+fn the_capture_names_the_rule_that_dropped_delayed_or_held_a_frame() {
+    let net = pair();
+    let capture = netns_test::Capture::new().unwrap();
+    capture.network(&net).unwrap();
+    let (client, server) = udp_pair(&net, 9050, Duration::from_millis(500));
+    let wire = net.wire("client", "eth0").unwrap();
+    // Rule #1, unnamed: delays port 9051; rule #2, named: drops port 9052;
+    let _slow = wire.rule(
+        Direction::Out,
+        Match::udp().dst_port(9051).delay(Duration::from_millis(30)),
+    );
+    let no_9052 = wire.rule_named(
+        Direction::Out,
+        "no 9052",
+        Match::udp().dst_port(9052).drop(),
+    );
+    // rule #3, named: holds port 9053 (released when its guard drops).
+    let _held = wire.rule_named(
+        Direction::Out,
+        "hold 9053",
+        Match::udp().dst_port(9053).hold(),
+    );
+    let slow = udp(&net, "client", CLIENT, SERVER, 9051);
+    let slow_in = udp(&net, "server", SERVER, CLIENT, 9051);
+    slow_in
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let dropped = udp(&net, "client", CLIENT, SERVER, 9052);
+    let held = udp(&net, "client", CLIENT, SERVER, 9053);
+    slow.send(&1u32.to_be_bytes()).unwrap();
+    dropped.send(&2u32.to_be_bytes()).unwrap();
+    held.send(&4u32.to_be_bytes()).unwrap();
+    client.send(&3u32.to_be_bytes()).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        slow_in.recv(&mut buf).unwrap(),
+        4,
+        "the delayed datagram arrives"
+    );
+    assert_eq!(numbers(&server), [3], "port 9050 passes untouched");
+    assert_eq!(wire.stats(Direction::Out).rule_drops, 1);
+    assert_eq!(wire.held(Direction::Out).len(), 1);
+    assert!(
+        format!("{no_9052:?}").contains("\"no 9052\""),
+        "{no_9052:?}"
+    );
+
+    let path = std::env::temp_dir().join(format!("netns-test-rules-{}.pcapng", std::process::id()));
+    capture.write_pcapng(&path).unwrap();
+    let notes = comments_of(&path, "client/eth0");
+    std::fs::remove_file(&path).unwrap();
+    // IPv4 UDP to `port`, as the client sent it.
+    let to = |port: u16| {
+        notes
+            .iter()
+            .filter(|(_, f)| f[12..14] == [8, 0] && f[23] == 17 && f[36..38] == port.to_be_bytes())
+            .map(|(note, _)| note.as_str())
+            .collect::<Vec<&str>>()
+    };
+    assert_eq!(
+        to(9051),
+        ["delayed 30 ms by rule #1 (Wire::rule)"],
+        "{notes:?}"
+    );
+    assert_eq!(to(9052), ["dropped by rule #2 (no 9052)"], "{notes:?}");
+    assert_eq!(to(9053), ["held by rule #3 (hold 9053)"], "{notes:?}");
+    assert_eq!(to(9050), [] as [&str; 0], "{notes:?}");
 }

@@ -1,14 +1,17 @@
 //! What the wire did to a frame, as the packet comment a capture file
 //! gives it (pcapng `opt_comment`, which Wireshark shows): `dropped by
-//! loss`, `delayed 20 ms`, `duplicated`, `held (Wire::hold)`, ...
+//! loss`, `delayed 20 ms`, `duplicated`, `held (Wire::hold)`, `dropped by
+//! rule #1 (syn only)`, ...
 //!
 //! Worked out from the lane's counters before and after it took the frame
-//! in (`model.rs` counts every fate), so the fault model is untouched; the
+//! in (`model.rs` counts every fate) and from the rule that decided it, if
+//! one did (`rules.rs` keeps which), so the fault model is untouched; the
 //! forwarding thread asks only while a capture takes the link's frames and
 //! the frame did not skip the model (`link.rs`), and text is made only for
 //! a frame something happened to.
 
 use crate::wire::faults::Faults;
+use crate::wire::frame::Verdict;
 use crate::wire::model::{Lane, LaneStats};
 use crate::wire::tap::Tap;
 
@@ -34,7 +37,10 @@ impl Before {
 pub(crate) fn after_admit(tap: &mut Tap, end: usize, lane: &Lane, before: Before) {
     let held = lane.rules.held.len() > before.held;
     let hold_all = lane.rules.hold_all > 0;
-    if let Some(note) = fate(&before.stats, &lane.stats, &lane.faults, held, hold_all) {
+    // Text only for a frame a rule decided: a passed frame costs nothing.
+    let by = (lane.rules.decided).map(|(i, v)| (v, lane.rules.describe(i)));
+    let by = by.as_ref().map(|(v, who)| (*v, who.as_str()));
+    if let Some(note) = fate(&before.stats, &lane.stats, &lane.faults, held, hold_all, by) {
         tap.rings[end].note_last(note);
     }
 }
@@ -51,7 +57,9 @@ pub(crate) fn comment(
 }
 
 /// The comment of a frame whose lane counted `before` and then `after`
-/// taking it in: what dropped it, or what it went through; `None` if it
+/// taking it in, `by` the rule that decided it (its verdict, and the rule
+/// as `Rules::describe` names it, `rules.rs`)
+/// if one did: what dropped it, or what it went through; `None` if it
 /// passed untouched.
 pub(crate) fn fate(
     before: &LaneStats,
@@ -59,16 +67,23 @@ pub(crate) fn fate(
     faults: &Faults,
     held: bool,
     hold_all: bool,
+    by: Option<(Verdict, &str)>,
 ) -> Option<String> {
     let grew = |f: fn(&LaneStats) -> u64| f(after) > f(before);
+    let who = by.map_or("a rule (Wire::rule)", |(_, who)| who);
     if grew(|s| s.cut) {
         return Some("dropped: the link is cut".to_owned());
     }
     if grew(|s| s.rule_drops) {
-        return Some("dropped by a rule (Wire::rule)".to_owned());
+        return Some(format!("dropped by {who}"));
     }
     if grew(|s| s.hold_drops) {
-        return Some("dropped: the hold is full (Wire::hold_limit)".to_owned());
+        return Some(match by {
+            Some((Verdict::Hold, who)) => {
+                format!("dropped by {who}: the hold is full (Wire::hold_limit)")
+            }
+            _ => "dropped: the hold is full (Wire::hold_limit)".to_owned(),
+        });
     }
     if grew(|s| s.lost) {
         return Some("dropped by loss".to_owned());
@@ -77,8 +92,12 @@ pub(crate) fn fate(
         return Some(if hold_all {
             "held (Wire::hold)".to_owned()
         } else {
-            "held by a rule (Wire::rule)".to_owned()
+            format!("held by {who}")
         });
+    }
+    if let Some((Verdict::Delay(delay), who)) = by {
+        let delay = crate::wire::describe::millis(delay);
+        return Some(format!("delayed {delay} by {who}"));
     }
     let mut parts: Vec<String> = Vec::new();
     if grew(|s| s.queue_drops) {
@@ -126,7 +145,19 @@ mod tests {
     }
 
     fn note(after: LaneStats, faults: &Faults, held: bool, hold_all: bool) -> Option<String> {
-        fate(&LaneStats::default(), &after, faults, held, hold_all)
+        fate(&LaneStats::default(), &after, faults, held, hold_all, None)
+    }
+
+    fn by(after: LaneStats, held: bool, by: Verdict, who: &str) -> Option<String> {
+        let f = Faults::new().delay(Duration::from_millis(20));
+        fate(
+            &LaneStats::default(),
+            &after,
+            &f,
+            held,
+            false,
+            Some((by, who)),
+        )
     }
 
     #[test]
@@ -164,6 +195,49 @@ mod tests {
         assert_eq!(
             note(s, &none, true, false).as_deref(),
             Some("held by a rule (Wire::rule)")
+        );
+    }
+
+    #[test]
+    fn a_rule_that_decided_is_named() {
+        let r1 = "rule #1 (syn only)";
+        assert_eq!(
+            by(with(|s| s.rule_drops += 1), false, Verdict::Drop, r1).as_deref(),
+            Some("dropped by rule #1 (syn only)")
+        );
+        assert_eq!(
+            by(with(|_| {}), true, Verdict::Hold, "rule #2 (Wire::rule)").as_deref(),
+            Some("held by rule #2 (Wire::rule)")
+        );
+        assert_eq!(
+            by(with(|s| s.hold_drops += 1), false, Verdict::Hold, r1).as_deref(),
+            Some("dropped by rule #1 (syn only): the hold is full (Wire::hold_limit)")
+        );
+        // A delay of a rule replaces the faults' (20 ms here): the rule's
+        // is the one said.
+        let delay = Verdict::Delay(Duration::from_micros(30_500));
+        assert_eq!(
+            by(with(|_| {}), false, delay, r1).as_deref(),
+            Some("delayed 30.5 ms by rule #1 (syn only)")
+        );
+        // A cut comes before every rule.
+        assert_eq!(
+            by(with(|s| s.cut += 1), false, Verdict::Drop, r1).as_deref(),
+            Some("dropped: the link is cut")
+        );
+        // A frame a rule passed is not said to be the rule's: `by` is
+        // `None` then, and the faults speak.
+        assert_eq!(
+            fate(
+                &LaneStats::default(),
+                &with(|_| {}),
+                &Faults::new().delay(Duration::from_millis(20)),
+                false,
+                false,
+                None
+            )
+            .as_deref(),
+            Some("delayed 20 ms")
         );
     }
 

@@ -26,12 +26,23 @@ pub const DEFAULT_HOLD_FRAMES: usize = 1024;
 /// How many bytes of frames a direction holds at most by default (1 MiB).
 pub const DEFAULT_HOLD_BYTES: usize = 1 << 20;
 
+/// One rule of a direction: its id, what it does, the name it was given.
+struct Rule {
+    id: u64,
+    decide: RuleFn,
+    name: Option<Arc<str>>,
+}
+
 /// The rules of one direction, and what it holds.
 #[derive(Default)]
 pub(crate) struct Rules {
-    /// In the order they were added, each with its id.
-    list: Vec<(u64, RuleFn)>,
+    /// In the order they were added.
+    list: Vec<Rule>,
     next_id: u64,
+    /// The rule that decided the last frame asked about (its index in
+    /// `list`) and its verdict; `None` if every rule passed it, or a hold
+    /// took it first. Read by `notes.rs` right after, under the same lock.
+    pub(crate) decided: Option<(usize, Verdict)>,
     /// Active holds of every frame (`Wire::hold` guards).
     pub(crate) hold_all: u32,
     pub(crate) held: Held,
@@ -41,6 +52,7 @@ impl fmt::Debug for Rules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rules")
             .field("rules", &self.len())
+            .field("decided", &self.decided)
             .field("hold_all", &self.hold_all)
             .field("held", &self.held)
             .finish()
@@ -48,18 +60,31 @@ impl fmt::Debug for Rules {
 }
 
 impl Rules {
-    /// Adds `rule` after the others; returns its id, for [`Rules::remove`].
-    pub(crate) fn add(&mut self, rule: RuleFn) -> u64 {
+    /// Adds `rule` after the others, named `name` if given; returns its
+    /// id, for [`Rules::remove`].
+    pub(crate) fn add(&mut self, rule: RuleFn, name: Option<Arc<str>>) -> u64 {
         self.next_id += 1;
-        self.list.push((self.next_id, rule));
+        self.list.push(Rule {
+            id: self.next_id,
+            decide: rule,
+            name,
+        });
         self.next_id
     }
 
     /// Removes the rule `id`; whether it was there.
     pub(crate) fn remove(&mut self, id: u64) -> bool {
         let before = self.list.len();
-        self.list.retain(|(i, _)| *i != id);
+        self.list.retain(|r| r.id != id);
         self.list.len() != before
+    }
+
+    /// The rule at `index` as a capture's comment names it: its position
+    /// in the direction, from 1, and its name, or `Wire::rule` if it has
+    /// none (`rule #2 (syn only)`, `rule #1 (Wire::rule)`).
+    pub(crate) fn describe(&self, index: usize) -> String {
+        let name = self.list.get(index).and_then(|r| r.name.as_deref());
+        format!("rule #{} ({})", index + 1, name.unwrap_or("Wire::rule"))
     }
 
     /// How many rules there are.
@@ -72,8 +97,10 @@ impl Rules {
         self.list.is_empty() && self.hold_all == 0
     }
 
-    /// What happens to `frame` (see the module for the order).
-    pub(crate) fn verdict(&self, frame: &[u8]) -> Verdict {
+    /// What happens to `frame` (see the module for the order); which
+    /// rule decided it is kept in [`Rules::decided`].
+    pub(crate) fn verdict(&mut self, frame: &[u8]) -> Verdict {
+        self.decided = None;
         if self.hold_all > 0 {
             return Verdict::Hold;
         }
@@ -81,11 +108,13 @@ impl Rules {
             return Verdict::Pass;
         }
         let parsed = Frame::parse(frame);
-        self.list
+        self.decided = self
+            .list
             .iter()
-            .map(|(_, rule)| rule(&parsed))
-            .find(|v| *v != Verdict::Pass)
-            .unwrap_or(Verdict::Pass)
+            .map(|r| (r.decide)(&parsed))
+            .enumerate()
+            .find(|(_, v)| *v != Verdict::Pass);
+        self.decided.map_or(Verdict::Pass, |(_, v)| v)
     }
 }
 
@@ -193,19 +222,20 @@ mod tests {
 
     #[test]
     fn no_rule_passes_everything() {
-        let rules = Rules::default();
+        let mut rules = Rules::default();
         assert!(rules.is_empty());
         assert_eq!(rules.verdict(&udp(1)), Verdict::Pass);
         assert_eq!(rules.verdict(&[]), Verdict::Pass);
+        assert_eq!(rules.decided, None);
     }
 
     #[test]
     fn the_first_rule_that_does_not_pass_decides_in_the_order_added() {
         let mut rules = Rules::default();
         let delay = Verdict::Delay(Duration::from_millis(5));
-        let a = rules.add(port_is(1, Verdict::Drop));
-        let b = rules.add(port_is(1, Verdict::Hold));
-        let c = rules.add(port_is(2, delay));
+        let a = rules.add(port_is(1, Verdict::Drop), None);
+        let b = rules.add(port_is(1, Verdict::Hold), None);
+        let c = rules.add(port_is(2, delay), None);
         assert_eq!((rules.len(), rules.is_empty()), (3, false));
         assert_eq!(rules.verdict(&udp(1)), Verdict::Drop);
         assert_eq!(rules.verdict(&udp(2)), delay);
@@ -217,22 +247,54 @@ mod tests {
         assert!(rules.is_empty());
         assert_eq!(rules.verdict(&udp(1)), Verdict::Pass);
         // Ids are not reused: a new rule is not removed by an old id.
-        let d = rules.add(port_is(1, Verdict::Drop));
+        let d = rules.add(port_is(1, Verdict::Drop), None);
         assert!(d != a && d != b && d != c);
         assert!(!rules.remove(c));
         assert_eq!(rules.verdict(&udp(1)), Verdict::Drop);
     }
 
     #[test]
+    fn the_rule_that_decided_is_kept_with_its_position_and_name() {
+        let mut rules = Rules::default();
+        let delay = Verdict::Delay(Duration::from_millis(30));
+        let a = rules.add(port_is(1, Verdict::Drop), Some("syn only".into()));
+        rules.add(port_is(2, delay), None);
+        rules.add(port_is(2, Verdict::Drop), Some("never asked".into()));
+        assert_eq!(rules.verdict(&udp(1)), Verdict::Drop);
+        assert_eq!(rules.decided, Some((0, Verdict::Drop)));
+        assert_eq!(rules.describe(0), "rule #1 (syn only)");
+        assert_eq!(rules.verdict(&udp(2)), delay);
+        assert_eq!(rules.decided, Some((1, delay)));
+        assert_eq!(rules.describe(1), "rule #2 (Wire::rule)");
+        // A frame every rule passed leaves no stale decision behind.
+        assert_eq!(rules.verdict(&udp(3)), Verdict::Pass);
+        assert_eq!(rules.decided, None);
+        // Positions follow removals: the delay is now the first rule.
+        rules.verdict(&udp(1));
+        assert!(rules.remove(a));
+        assert_eq!(rules.verdict(&udp(2)), delay);
+        assert_eq!(rules.decided, Some((0, delay)));
+        assert_eq!(rules.describe(0), "rule #1 (Wire::rule)");
+        assert_eq!(rules.describe(1), "rule #2 (never asked)");
+        // A hold decides before every rule: no rule is named.
+        rules.hold_all = 1;
+        assert_eq!(rules.verdict(&udp(2)), Verdict::Hold);
+        assert_eq!(rules.decided, None);
+    }
+
+    #[test]
     fn later_rules_are_not_asked_once_one_decided() {
         let asked = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let mut rules = Rules::default();
-        rules.add(port_is(1, Verdict::Drop));
+        rules.add(port_is(1, Verdict::Drop), None);
         let counter = asked.clone();
-        rules.add(rule(move |_| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Verdict::Pass
-        }));
+        rules.add(
+            rule(move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Verdict::Pass
+            }),
+            None,
+        );
         rules.verdict(&udp(1));
         assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 0);
         rules.verdict(&udp(2));
@@ -242,7 +304,7 @@ mod tests {
     #[test]
     fn a_hold_comes_before_every_rule() {
         let mut rules = Rules::default();
-        rules.add(port_is(1, Verdict::Drop));
+        rules.add(port_is(1, Verdict::Drop), None);
         rules.hold_all = 1;
         assert!(!rules.is_empty());
         assert_eq!(rules.verdict(&udp(1)), Verdict::Hold);
@@ -318,9 +380,9 @@ mod tests {
         let t0 = Instant::now();
         // Every frame would be lost: the rules' verdicts come first.
         let mut lane = Lane::new(Faults::new().loss(1.0), 1);
-        lane.rules.add(port_is(1, Verdict::Drop));
-        lane.rules.add(port_is(2, Verdict::Delay(5 * ms)));
-        lane.rules.add(port_is(3, Verdict::Hold));
+        lane.rules.add(port_is(1, Verdict::Drop), None);
+        lane.rules.add(port_is(2, Verdict::Delay(5 * ms)), None);
+        lane.rules.add(port_is(3, Verdict::Hold), None);
         lane.rules.held.max_frames = 1;
         for port in [1, 2, 3, 3, 3, 4] {
             lane.admit(udp(port), t0);

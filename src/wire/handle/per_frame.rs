@@ -35,6 +35,12 @@ impl<'n> Wire<'n> {
     /// in atomics or a mutex of its own. Infallible: adding a rule is no
     /// request to the kernel.
     ///
+    /// A capture (`Capture`, feature `capture`; `NETNS_TEST_CAPTURE`) names
+    /// the rule in the comment of each frame it dropped, delayed or held:
+    /// by its position among the rules of the direction, from 1, and
+    /// `Wire::rule` (`dropped by rule #1 (Wire::rule)`); give it a name of
+    /// your own with [`Wire::rule_named`].
+    ///
     /// ```
     /// # #[cfg(feature = "wire")]
     /// # fn demo(wire: netns_test::Wire<'_>) {
@@ -52,16 +58,51 @@ impl<'n> Wire<'n> {
         dir: Direction,
         rule: impl Fn(&Frame<'_>) -> Verdict + Send + Sync + 'static,
     ) -> RuleGuard<'n> {
-        let rule: crate::wire::rules::RuleFn = Arc::new(rule);
+        self.add_rule(dir, None, Arc::new(rule))
+    }
+
+    /// [`Wire::rule`], with a name a capture's comments give the rule after
+    /// its position: `dropped by rule #1 (syn only)`, `delayed 30 ms by
+    /// rule #2 (slow replies)`. The name is text of your choosing, shown
+    /// as given; it changes nothing about what the rule does.
+    ///
+    /// ```
+    /// # #[cfg(feature = "wire")]
+    /// # fn demo(wire: netns_test::Wire<'_>) {
+    /// use netns_test::{Direction, Match};
+    /// let _no_new = wire.rule_named(
+    ///     Direction::Out,
+    ///     "syn only",
+    ///     Match::tcp().dst_port(80).syn().drop(),
+    /// );
+    /// # }
+    /// ```
+    #[must_use = "the rule is removed when the guard drops"]
+    pub fn rule_named(
+        &self,
+        dir: Direction,
+        name: impl Into<String>,
+        rule: impl Fn(&Frame<'_>) -> Verdict + Send + Sync + 'static,
+    ) -> RuleGuard<'n> {
+        self.add_rule(dir, Some(name.into().into()), Arc::new(rule))
+    }
+
+    fn add_rule(
+        &self,
+        dir: Direction,
+        name: Option<Arc<str>>,
+        rule: crate::wire::rules::RuleFn,
+    ) -> RuleGuard<'n> {
         let mut lanes = self.link.shared.lanes.lock();
         let ids = self
             .lanes(dir)
             .into_iter()
-            .map(|i| (i, lanes[i].rules.add(rule.clone())))
+            .map(|i| (i, lanes[i].rules.add(rule.clone(), name.clone())))
             .collect();
         RuleGuard {
             link: self.link,
             ids,
+            name,
         }
     }
 
@@ -151,6 +192,8 @@ pub struct RuleGuard<'n> {
     link: &'n WireLink,
     /// `(lane, rule id)`.
     ids: Vec<(usize, u64)>,
+    /// The name [`Wire::rule_named`] gave it.
+    name: Option<Arc<str>>,
 }
 
 impl fmt::Debug for RuleGuard<'_> {
@@ -161,7 +204,10 @@ impl fmt::Debug for RuleGuard<'_> {
             .iter()
             .map(|(i, _)| format!("{} -> {}", names[*i], names[1 - *i]))
             .collect();
-        f.debug_struct("RuleGuard").field("on", &dirs).finish()
+        f.debug_struct("RuleGuard")
+            .field("on", &dirs)
+            .field("name", &self.name)
+            .finish()
     }
 }
 
