@@ -191,7 +191,9 @@ fn an_earlier_runs_logs_and_capture_go_when_the_test_runs_again() {
             .into_owned()],
         "{dir:?}"
     );
-    assert!(std::fs::read_to_string(&second_log)
-        .unwrap()
-        .contains("pass"));
+    let logged = std::fs::read_to_string(&second_log).unwrap();
+    assert!(
+        logged.contains("pass"),
+        "{second_log:?}: {logged:?}\n{text}"
+    );
 }

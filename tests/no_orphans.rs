@@ -168,7 +168,15 @@ fn the_program_sees_pid_2_and_its_init_as_parent() {
     assert_eq!(text.trim(), "pid=2 ppid=1");
     // What the test sees: the program's own pid (its cmdline is the
     // program's), a child of the init, which is a child of this process.
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", program.pid())).unwrap();
+    // (The shell echoes, then execs: until the exec is done, its cmdline
+    // is the shell's, or empty while the exec replaces it.)
+    let cmdline = loop {
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", program.pid())).unwrap();
+        if cmdline.starts_with(b"sleep\x0030") || Instant::now() >= deadline {
+            break cmdline;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     assert!(cmdline.starts_with(b"sleep\x0030"), "{cmdline:?}");
     let init = std::fs::read_to_string(format!("/proc/{}/stat", program.pid())).unwrap();
     let init: u32 = init

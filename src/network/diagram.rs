@@ -65,7 +65,7 @@ impl Network {
     /// marked, each
     /// link with its interface names and the addresses the topology gave
     /// them (a LAN host's own addresses, on its bridge, in its box), and on
-    /// each wire link ([`Topology::wire`](crate::Topology::wire)) the faults
+    /// each wire link (`Topology::wire`, feature `wire`) the faults
     /// set on it now, per direction (a cut direction says `cut`).
     ///
     /// Reads no kernel state: the addresses are the topology's
