@@ -59,6 +59,8 @@ impl<'n> Wire<'n> {
             .into_iter()
             .map(|i| (i, lanes[i].rules.add(rule.clone())))
             .collect();
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         RuleGuard {
             link: self.link,
             ids,
@@ -80,6 +82,8 @@ impl<'n> Wire<'n> {
         for i in self.lanes(dir) {
             lanes[i].rules.hold_all += 1;
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         HoldGuard { wire: *self, dir }
     }
 
@@ -171,6 +175,8 @@ impl Drop for RuleGuard<'_> {
         for &(i, id) in &self.ids {
             lanes[i].rules.remove(id);
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
     }
 }
 
@@ -235,5 +241,6 @@ impl Drop for HoldGuard<'_> {
             }
         }
         self.wire.release(self.dir);
+        crate::wire::bypass::sync(&self.wire.link.shared);
     }
 }
