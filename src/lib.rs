@@ -229,6 +229,9 @@ pub mod __private {
     // The crash points tests/crash.rs kills a child at, in order.
     #[cfg(feature = "__crash-points")]
     pub use crate::namespace::crash_points::STEPS as CRASH_STEPS;
+    // What tests/wire_bypass.rs reads of a wire link's kernel fast path.
+    #[cfg(feature = "wire")]
+    pub use crate::wire::bypass::{fast_path, FastPath};
 }
 
 /// `register_test!("foo", ignored, ShouldPanic, runner)`, which every

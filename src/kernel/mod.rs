@@ -24,7 +24,11 @@ mod process;
 pub(crate) mod raw;
 pub(crate) mod signal;
 pub(crate) mod sock_diag;
+#[cfg(feature = "wire")]
+pub(crate) mod sock_filter;
 mod sysctl;
+#[cfg(feature = "wire")]
+pub(crate) mod tc;
 
 pub(crate) use fd::*;
 pub(crate) use fs::*;

@@ -229,6 +229,7 @@ pub(crate) fn add_here(
                 .tap
                 .lock()
                 .get_or_insert_with(|| Tap::new(ring_limit()));
+            crate::wire::bypass::sync(shared);
             inner.sources.lock().wires.push(WireEnd {
                 shared: shared.clone(),
                 end: *end,
@@ -331,6 +332,7 @@ impl Drop for Capture {
         // Wire links keep recording only while someone captures them.
         for wire in self.inner.sources.lock().wires.drain(..) {
             *wire.shared.tap.lock() = None;
+            crate::wire::bypass::sync(&wire.shared);
         }
     }
 }

@@ -27,6 +27,13 @@ impl Topology {
     /// the sender), so the faults act on real frames. The thread stops, and
     /// frames still in flight are dropped, when the [`Network`] drops.
     ///
+    /// While nothing is set on the link either way (no fault, cut, rule,
+    /// hold or lost carrier) and no capture records it, the kernel carries
+    /// its frames instead of the thread (a traffic-control redirect in the
+    /// wire namespace, ARCHITECTURE.md 2.10); setting anything moves them
+    /// back to the thread before the call returns. A frame that arrives
+    /// during such a switch may be lost, none is delivered twice.
+    ///
     /// Links made with [`Topology::link`] keep the kernel's veth fast path:
     /// no thread, no copy.
     pub fn wire(self, host_a: &str, link_a: &str, host_b: &str, link_b: &str) -> Topology {
@@ -75,7 +82,7 @@ impl Network {
 /// A handle on a wire link, from one of its ends ([`Network::wire`]).
 #[derive(Clone, Copy)]
 pub struct Wire<'n> {
-    pub(super) link: &'n WireLink,
+    pub(crate) link: &'n WireLink,
     /// 0 if opened from host A's end, 1 from B's.
     pub(super) end: usize,
 }
@@ -143,6 +150,8 @@ impl<'n> Wire<'n> {
             before.push((i, lane.faults.clone(), lane.seed));
             lane.set(faults.clone(), seed);
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         Ok(FaultGuard {
             link: self.link,
             undo: Undo::Faults(before),
@@ -176,6 +185,8 @@ impl<'n> Wire<'n> {
         for &i in &cut {
             lanes[i].cuts += 1;
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         FaultGuard {
             link: self.link,
             undo: Undo::Cut(cut),
@@ -220,6 +231,8 @@ impl<'n> Wire<'n> {
             return Err(e);
         }
         *downs += 1;
+        drop(downs);
+        crate::wire::bypass::sync(&self.link.shared);
         Ok(CarrierGuard { link: self.link })
     }
 
@@ -230,7 +243,9 @@ impl<'n> Wire<'n> {
     /// [`Error::Netlink`] from the request.
     pub fn up(&self) -> Result<()> {
         *self.link.shared.downs.lock() = 0;
-        self.up_now()
+        let result = self.up_now();
+        crate::wire::bypass::sync(&self.link.shared);
+        result
     }
 
     fn up_now(&self) -> Result<()> {
@@ -240,12 +255,15 @@ impl<'n> Wire<'n> {
 
     /// What the direction `Out` or `In` did so far (`Both` adds them up).
     pub fn stats(&self, dir: Direction) -> LaneStats {
+        // What the kernel carried on the fast path (bypass.rs), then what
+        // the thread did.
+        let carried = self.link.shared.bypass.carried();
         let lanes = self.link.shared.lanes.lock();
         let mut total = LaneStats::default();
         for i in self.lanes(dir) {
             let s = lanes[i].stats;
-            total.frames += s.frames;
-            total.delivered += s.delivered;
+            total.frames += s.frames + carried[i];
+            total.delivered += s.delivered + carried[i];
             total.lost += s.lost;
             total.cut += s.cut;
             total.queue_drops += s.queue_drops;

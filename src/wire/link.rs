@@ -28,6 +28,7 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::kernel::packet;
 use crate::network::carried::{Carrier, End};
+use crate::wire::bypass::{self, Bypass};
 use crate::wire::faults::{lane_seed, Faults};
 use crate::wire::model::Lane;
 use crate::wire::tap::Tap;
@@ -53,6 +54,8 @@ pub(crate) struct Shared {
     /// How many [`CarrierGuard`](crate::wire::handle::CarrierGuard)s keep
     /// the carrier away; it comes back when the last one drops.
     pub(crate) downs: Mutex<usize>,
+    /// The kernel fast path while the link is idle (`bypass.rs`).
+    pub(crate) bypass: Bypass,
     /// Written when frames were queued from outside the forwarding thread
     /// (a release of held frames): it wakes the thread to send them.
     pub(crate) wake: OwnedFd,
@@ -112,7 +115,7 @@ impl WireLink {
         }
         // Bound after the links are up: a packet socket bound to a link that
         // is down starts with a pending ENETDOWN.
-        let sockets = wire_ns.run(|| -> Result<[OwnedFd; 2]> {
+        let (sockets, fast) = wire_ns.run(|| -> Result<([OwnedFd; 2], Bypass)> {
             let sockets = [
                 packet::packet_socket(END_A, false)?,
                 packet::packet_socket(END_B, false)?,
@@ -120,7 +123,8 @@ impl WireLink {
             for socket in &sockets {
                 packet::qdisc_bypass(socket.as_fd())?;
             }
-            Ok(sockets)
+            let fast = Bypass::new([END_A, END_B], [&sockets[0], &sockets[1]])?;
+            Ok((sockets, fast))
         })??;
         let names = [
             format!("{}/{}", a.host, a.link),
@@ -136,6 +140,7 @@ impl WireLink {
             names,
             tap: Mutex::new(None),
             downs: Mutex::new(0),
+            bypass: fast,
             wake: packet::eventfd()?,
         });
         let stop = Arc::new(packet::eventfd()?);
@@ -146,6 +151,7 @@ impl WireLink {
                 .spawn(move || forward(&shared, sockets, &stop))
                 .map_err(Error::Spawn)?
         };
+        bypass::sync(&shared);
         Ok(WireLink {
             shared,
             wire_ns,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::context::TestContext;
 use crate::Netns;
 
+pub(crate) mod bypass;
 #[cfg(feature = "capture")]
 pub(crate) mod capture;
 pub(crate) mod describe;

@@ -59,6 +59,8 @@ impl Drop for FaultGuard<'_> {
                 }
             }
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
     }
 }
 
@@ -86,6 +88,7 @@ impl Drop for CarrierGuard<'_> {
         }
         *downs -= 1;
         if *downs == 0 {
+            drop(downs);
             let wire = Wire {
                 link: self.link,
                 end: 0,
@@ -93,6 +96,7 @@ impl Drop for CarrierGuard<'_> {
             if let Err(e) = wire.up_now() {
                 eprintln!("netns-test: the carrier of a wire link could not be given back: {e}");
             }
+            crate::wire::bypass::sync(&self.link.shared);
         }
     }
 }

@@ -99,6 +99,8 @@ impl<'n> Wire<'n> {
             .into_iter()
             .map(|i| (i, lanes[i].rules.add(rule.clone(), name.clone())))
             .collect();
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         RuleGuard {
             link: self.link,
             ids,
@@ -121,6 +123,8 @@ impl<'n> Wire<'n> {
         for i in self.lanes(dir) {
             lanes[i].rules.hold_all += 1;
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
         HoldGuard { wire: *self, dir }
     }
 
@@ -217,6 +221,8 @@ impl Drop for RuleGuard<'_> {
         for &(i, id) in &self.ids {
             lanes[i].rules.remove(id);
         }
+        drop(lanes);
+        crate::wire::bypass::sync(&self.link.shared);
     }
 }
 
@@ -281,5 +287,6 @@ impl Drop for HoldGuard<'_> {
             }
         }
         self.wire.release(self.dir);
+        crate::wire::bypass::sync(&self.wire.link.shared);
     }
 }
