@@ -74,6 +74,33 @@ fn dropping_the_network_stops_its_threads_and_closes_its_fds() {
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(count("/proc/self/task"), threads, "threads left");
-    assert_eq!(count("/proc/self/fd"), fds, "fds left");
+    assert_eq!(
+        count("/proc/self/task"),
+        threads,
+        "threads left: {:?}",
+        names()
+    );
+    assert_eq!(count("/proc/self/fd"), fds, "fds left: {:?}", fd_targets());
+}
+
+/// The names of the process's threads, for a failure's message.
+fn names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .map(|t| std::fs::read_to_string(t.path().join("comm")).unwrap_or_default())
+        .collect()
+}
+
+/// What the process's fds point at, for a failure's message.
+fn fd_targets() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .map(|fd| {
+            std::fs::read_link(fd.path())
+                .map(|t| t.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect()
 }
