@@ -23,6 +23,7 @@ fn dropping_the_network_stops_its_threads_and_closes_its_fds() {
         let net = Topology::new().host("x").build().unwrap();
         #[cfg(feature = "capture")]
         netns_test::Capture::new().unwrap().network(&net).unwrap();
+        drop(net);
     }
     let (threads, fds) = (count("/proc/self/task"), count("/proc/self/fd"));
     {
