@@ -132,7 +132,10 @@ fn a_network_and_a_fault_made_on_a_worker_belong_to_the_async_test() {
 
 /// Spawns a process that writes its run's marker, prints its log's path,
 /// and fails when asked to (with a capture, `NETNS_TEST_CAPTURE=failed`).
+/// Ignored: a run of it beside the test that runs it would clear the
+/// files that test looks at.
 #[netns_test]
+#[ignore = "run by an_earlier_runs_logs_and_capture_go_when_the_test_runs_again"]
 fn demo_leaves_files_then_passes() {
     let Some(marker) = std::env::var_os(DEMO_ENV) else {
         return;
@@ -153,7 +156,12 @@ fn demo_leaves_files_then_passes() {
 fn an_earlier_runs_logs_and_capture_go_when_the_test_runs_again() {
     let run = |marker: &str| {
         let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "demo_leaves_files_then_passes", "--nocapture"])
+            .args([
+                "--exact",
+                "demo_leaves_files_then_passes",
+                "--ignored",
+                "--nocapture",
+            ])
             .env(DEMO_ENV, marker)
             .env(CAPTURE_ENV, "failed")
             .env_remove(CAPTURE_DIR_ENV)
