@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use netns_test::{netns_test, Fixture, Network, Topology, CAPTURE_DIR_ENV, CAPTURE_ENV};
-use pcap_file::pcapng::{Block, PcapNgReader};
 
 /// Set in the child process only: makes the demo tests run (and fail).
 const DEMO_ENV: &str = "NETNS_TEST_CAPTURE_DEMO";
@@ -19,29 +18,11 @@ const WIRE_PORT: u16 = 47_002;
 
 /// Interface names and, per frame, (interface name, bytes).
 fn read_pcapng(path: &Path) -> (Vec<String>, Vec<(String, Vec<u8>)>) {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = PcapNgReader::new(file).unwrap();
-    let mut names = Vec::new();
-    let mut frames = Vec::new();
-    while let Some(block) = reader.next_block() {
-        match block.unwrap() {
-            Block::InterfaceDescription(idb) => {
-                let name = idb.options.iter().find_map(|o| match o {
-                    pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                    _ => None,
-                });
-                names.push(name.unwrap_or_default());
-            }
-            Block::EnhancedPacket(epb) => {
-                frames.push((
-                    names[epb.interface_id as usize].clone(),
-                    epb.data.into_owned(),
-                ));
-            }
-            _ => {}
-        }
-    }
-    (names, frames)
+    let (names, packets) = common::read_pcapng(path);
+    (
+        names,
+        packets.into_iter().map(|p| (p.iface, p.data)).collect(),
+    )
 }
 
 /// The TCP destination port of a SYN (without ACK) in an IPv4 Ethernet

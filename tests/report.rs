@@ -204,34 +204,16 @@ fn a_failing_captured_test_writes_a_page_that_its_message_names() {
 /// Each packet comment of the capture at `path`, with the interface's
 /// name and the frame.
 fn comments(path: &Path) -> Vec<(String, String, Vec<u8>)> {
-    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
-    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-    use pcap_file::pcapng::{Block, PcapNgReader};
-    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
-    let (mut names, mut found) = (Vec::new(), Vec::new());
-    while let Some(block) = reader.next_block() {
-        match block.unwrap() {
-            Block::InterfaceDescription(idb) => names.push(
-                idb.options
-                    .iter()
-                    .find_map(|o| match o {
-                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .unwrap(),
-            ),
-            Block::EnhancedPacket(epb) => {
-                for o in &epb.options {
-                    if let EnhancedPacketOption::Comment(c) = o {
-                        let name = names[epb.interface_id as usize].clone();
-                        found.push((name, c.to_string(), epb.data.to_vec()));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    found
+    let (_, packets) = common::read_pcapng(path);
+    packets
+        .into_iter()
+        .flat_map(|p| {
+            let (iface, data) = (p.iface, p.data);
+            p.comments
+                .into_iter()
+                .map(move |c| (iface.clone(), c, data.clone()))
+        })
+        .collect()
 }
 
 #[test]

@@ -10,20 +10,10 @@ use std::time::{Duration, Instant};
 
 use netns_test::{netns_test, Direction, Error, Faults, Network, Topology, SEED_ENV};
 
+mod common;
+
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-
-/// client -- server over one wire link.
-fn pair() -> Network {
-    Topology::new()
-        .host("client")
-        .host("server")
-        .wire("client", "eth0", "server", "eth0")
-        .addr("client", "eth0", "192.0.2.1/24")
-        .addr("server", "eth0", "192.0.2.2/24")
-        .build()
-        .unwrap()
-}
 
 /// Sends `len` bytes from client to server over TCP port `port`; returns
 /// what the server read.
@@ -53,7 +43,7 @@ fn transfer(net: &Network, port: u16, len: usize) -> usize {
 
 #[test]
 fn a_wire_link_carries_tcp_like_a_plain_link() {
-    let net = pair();
+    let net = common::wire_pair();
     assert_eq!(transfer(&net, 8080, 1 << 20), 1 << 20);
     let wire = net.wire("client", "eth0").unwrap();
     let out = wire.stats(Direction::Out);
@@ -67,7 +57,7 @@ fn a_wire_link_carries_tcp_like_a_plain_link() {
 
 #[test]
 fn tcp_completes_under_ten_percent_loss() {
-    let net = pair();
+    let net = common::wire_pair();
     #[cfg(feature = "capture")]
     let capture = {
         let capture = netns_test::Capture::new().unwrap();
@@ -100,51 +90,30 @@ fn tcp_completes_under_ten_percent_loss() {
 /// by sequence number, in a pcapng file.
 #[cfg(feature = "capture")]
 fn retransmissions(path: &std::path::Path, iface: &str, port: u16) -> usize {
-    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-    use pcap_file::pcapng::{Block, PcapNgReader};
-    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut names = Vec::new();
+    let (_, packets) = common::read_pcapng(path);
     let mut seen = std::collections::HashMap::<u32, usize>::new();
-    while let Some(block) = reader.next_block() {
-        match block.unwrap() {
-            Block::InterfaceDescription(idb) => names.push(
-                idb.options
-                    .iter()
-                    .find_map(|o| match o {
-                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .unwrap_or_default(),
-            ),
-            Block::EnhancedPacket(epb) => {
-                let frame = &epb.data;
-                if names[epb.interface_id as usize] != iface
-                    || frame.len() < 54
-                    || frame[12..14] != [8, 0]
-                    || frame[14 + 9] != 6
-                {
-                    continue;
-                }
-                let ip = &frame[14..];
-                let ihl = usize::from(ip[0] & 0x0f) * 4;
-                let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-                let tcp = &ip[ihl..];
-                let data_len = total - ihl - usize::from(tcp[12] >> 4) * 4;
-                if u16::from_be_bytes([tcp[2], tcp[3]]) != port || data_len == 0 {
-                    continue;
-                }
-                let seq = u32::from_be_bytes(tcp[4..8].try_into().unwrap());
-                *seen.entry(seq).or_default() += 1;
-            }
-            _ => {}
+    for packet in packets.iter().filter(|p| p.iface == iface) {
+        let frame = &packet.data;
+        if frame.len() < 54 || frame[12..14] != [8, 0] || frame[14 + 9] != 6 {
+            continue;
         }
+        let ip = &frame[14..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let tcp = &ip[ihl..];
+        let data_len = total - ihl - usize::from(tcp[12] >> 4) * 4;
+        if u16::from_be_bytes([tcp[2], tcp[3]]) != port || data_len == 0 {
+            continue;
+        }
+        let seq = u32::from_be_bytes(tcp[4..8].try_into().unwrap());
+        *seen.entry(seq).or_default() += 1;
     }
     seen.values().filter(|n| **n > 1).count()
 }
 
 #[test]
 fn a_partition_times_connect_out_and_heal_lets_it_through() {
-    let net = pair();
+    let net = common::wire_pair();
     let listener = net
         .host("server")
         .run(|| TcpListener::bind((SERVER, 8082)))
@@ -177,7 +146,7 @@ fn ip_link(net: &Network, host: &str) -> String {
 
 #[test]
 fn down_takes_the_carrier_until_its_guard_drops() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     {
         let _down = wire.down().unwrap();
@@ -197,7 +166,7 @@ fn down_takes_the_carrier_until_its_guard_drops() {
 
 #[test]
 fn up_gives_the_carrier_back_before_the_guard_drops() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let down = wire.down().unwrap();
     wire.up().unwrap();
@@ -212,7 +181,7 @@ fn up_gives_the_carrier_back_before_the_guard_drops() {
 /// once), a UDP send succeeds.
 #[test]
 fn after_down_a_connect_fails_with_ehostunreach_and_udp_sends_vanish() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let _down = wire.down().unwrap();
     let udp = net
@@ -296,7 +265,7 @@ fn median_rtt(net: &Network, port: u16, n: usize) -> Duration {
 
 #[test]
 fn delay_shows_in_measured_round_trips() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let _delay = wire
         .set(
@@ -311,7 +280,7 @@ fn delay_shows_in_measured_round_trips() {
 
 #[test]
 fn a_guard_puts_the_faults_back() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     {
         let _delay = wire
@@ -327,7 +296,7 @@ fn a_guard_puts_the_faults_back() {
 
 /// The sequence numbers of 300 datagrams that got through 30% loss.
 fn survivors(seed: u64) -> Vec<u32> {
-    let net = pair();
+    let net = common::wire_pair();
     // Only the test's datagrams on the wire while faults are set: no IPv6
     // chatter (router solicitations, MLD), the server's MAC already known.
     for host in ["client", "server"] {
@@ -366,7 +335,7 @@ fn one_seed_drops_the_same_datagrams() {
 
 #[test]
 fn bad_faults_and_unknown_ends_are_refused_and_change_nothing() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let seeds = (wire.seed(Direction::Out), wire.seed(Direction::In));
     for bad in [
@@ -405,7 +374,7 @@ fn plain_links_have_no_wire() {
 
 #[test]
 fn a_rate_limit_paces_a_tcp_transfer() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let _slow = wire
         .set(Direction::Out, Faults::new().rate_bits_per_sec(2_000_000))
@@ -421,7 +390,7 @@ fn a_rate_limit_paces_a_tcp_transfer() {
 
 #[test]
 fn duplicates_and_reorders_reach_the_receiver() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let (client, server) = udp_pair(&net, 9001);
     warm_up(&client, &server);
@@ -460,7 +429,7 @@ fn demo_fails_with_faults_set() {
     if std::env::var_os(DEMO_ENV).is_none() {
         return;
     }
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let guard = wire.set(Direction::Both, Faults::new().loss(0.5)).unwrap();
     eprintln!("out seed {}", wire.seed(Direction::Out));
@@ -474,7 +443,7 @@ fn demo_fails_without_faults() {
     if std::env::var_os(DEMO_ENV).is_none() {
         return;
     }
-    let net = pair();
+    let net = common::wire_pair();
     let _wire = net.wire("client", "eth0").unwrap();
     panic!("failing on purpose without faults");
 }
@@ -485,7 +454,7 @@ fn demo_fails_with_a_pinned_seed() {
     if std::env::var_os(DEMO_ENV).is_none() {
         return;
     }
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let _loss = wire
         .set(Direction::Both, Faults::new().loss(0.2).seed(42))

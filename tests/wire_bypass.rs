@@ -9,21 +9,12 @@ use std::net::{Ipv4Addr, UdpSocket};
 use std::time::Duration;
 
 use netns_test::__private::fast_path;
-use netns_test::{Direction, Faults, Network, Topology, Verdict, Wire};
+use netns_test::{Direction, Faults, Network, Verdict, Wire};
+
+mod common;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-
-fn pair() -> Network {
-    Topology::new()
-        .host("client")
-        .host("server")
-        .wire("client", "eth0", "server", "eth0")
-        .addr("client", "eth0", "192.0.2.1/24")
-        .addr("server", "eth0", "192.0.2.2/24")
-        .build()
-        .unwrap()
-}
 
 /// A connected client socket and the server's, after one datagram
 /// (so ARP is done), the server waiting 300 ms at most per datagram.
@@ -86,7 +77,7 @@ fn assert_off(wire: &Wire<'_>) {
 
 #[test]
 fn an_idle_link_carries_frames_in_the_kernel() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     assert_on(&wire);
     let (client, server) = udp_pair(&net, 7001);
@@ -102,7 +93,7 @@ fn an_idle_link_carries_frames_in_the_kernel() {
 
 #[test]
 fn faults_take_the_fast_path_away_until_their_guard_drops() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let (client, server) = udp_pair(&net, 7002);
     let guard = wire.set(Direction::Out, Faults::new().loss(1.0)).unwrap();
@@ -118,7 +109,7 @@ fn faults_take_the_fast_path_away_until_their_guard_drops() {
 
 #[test]
 fn one_faulty_direction_takes_both_off() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let guard = wire
         .set(Direction::In, Faults::new().delay(Duration::from_millis(1)))
@@ -130,7 +121,7 @@ fn one_faulty_direction_takes_both_off() {
 
 #[test]
 fn cuts_rules_holds_and_carrier_loss_take_it_away() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let cut = wire.cut_one_way(Direction::Out);
     assert_off(&wire);
@@ -155,7 +146,7 @@ fn cuts_rules_holds_and_carrier_loss_take_it_away() {
 
 #[test]
 fn stats_count_the_frames_of_both_paths() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let (client, server) = udp_pair(&net, 7003);
     let start = wire.stats(Direction::Out);
@@ -181,7 +172,7 @@ fn stats_count_the_frames_of_both_paths() {
 #[cfg(feature = "capture")]
 #[test]
 fn a_capture_takes_the_fast_path_away_while_it_records() {
-    let net = pair();
+    let net = common::wire_pair();
     let wire = net.wire("client", "eth0").unwrap();
     let (client, server) = udp_pair(&net, 7004);
     let capture = netns_test::Capture::new().unwrap();

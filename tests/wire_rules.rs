@@ -8,22 +8,12 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use netns_test::{Direction, Faults, Frame, Match, Network, Topology};
+use netns_test::{Direction, Faults, Frame, Match, Network};
+
+mod common;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-
-/// client -- server over one wire link.
-fn pair() -> Network {
-    Topology::new()
-        .host("client")
-        .host("server")
-        .wire("client", "eth0", "server", "eth0")
-        .addr("client", "eth0", "192.0.2.1/24")
-        .addr("server", "eth0", "192.0.2.2/24")
-        .build()
-        .unwrap()
-}
 
 /// A UDP socket on `host` at `addr:port`, connected to `peer:port`.
 fn udp(net: &Network, host: &str, addr: Ipv4Addr, peer: Ipv4Addr, port: u16) -> UdpSocket {
@@ -70,7 +60,7 @@ fn send_numbers(sock: &UdpSocket, range: std::ops::Range<u32>) {
 
 #[test]
 fn a_one_way_partition_lets_the_other_way_through() {
-    let net = pair();
+    let net = common::wire_pair();
     let (client, server) = udp_pair(&net, 9001, Duration::from_millis(300));
     let cut = net.partition_one_way(&["client"], &["server"]).unwrap();
     assert_eq!(cut.links_cut(), 1);
@@ -102,7 +92,7 @@ fn a_one_way_partition_lets_the_other_way_through() {
 
 #[test]
 fn dropping_syns_times_a_connect_out_and_leaves_open_connections_alone() {
-    let net = pair();
+    let net = common::wire_pair();
     let listener = net
         .host("server")
         .run(|| TcpListener::bind((SERVER, 8090)))
@@ -150,7 +140,7 @@ fn wait_held(wire: &netns_test::Wire<'_>, port: u16, n: usize) {
 
 #[test]
 fn a_held_burst_arrives_after_its_release_in_order() {
-    let net = pair();
+    let net = common::wire_pair();
     let (client, server) = udp_pair(&net, 9002, Duration::from_millis(300));
     let wire = net.wire("client", "eth0").unwrap();
     let hold = wire.hold(Direction::Out);
@@ -195,7 +185,7 @@ fn a_held_burst_arrives_after_its_release_in_order() {
 /// The order a held burst of 20 datagrams arrives in after a shuffled
 /// release, on a fresh network whose outgoing direction has seed 5.
 fn shuffled_order() -> Vec<u32> {
-    let net = pair();
+    let net = common::wire_pair();
     let (client, server) = udp_pair(&net, 9003, Duration::from_millis(300));
     let wire = net.wire("client", "eth0").unwrap();
     let _seed = wire.set(Direction::Out, Faults::new().seed(5)).unwrap();
@@ -221,7 +211,7 @@ fn a_shuffled_release_gives_the_same_permutation_for_the_same_seed() {
 
 #[test]
 fn a_path_mtu_black_hole_drops_big_unfragmentable_datagrams_only() {
-    let net = pair();
+    let net = common::wire_pair();
     let (client, server) = udp_pair(&net, 9004, Duration::from_millis(300));
     let wire = net.wire("client", "eth0").unwrap();
     let _hole = wire.rule(Direction::Both, Match::black_hole(1000).drop());
@@ -252,39 +242,21 @@ fn a_path_mtu_black_hole_drops_big_unfragmentable_datagrams_only() {
 /// its frame.
 #[cfg(feature = "capture")]
 fn comments_of(path: &std::path::Path, iface: &str) -> Vec<(String, Vec<u8>)> {
-    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
-    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-    use pcap_file::pcapng::{Block, PcapNgReader};
-    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
-    let (mut names, mut found) = (Vec::new(), Vec::new());
-    while let Some(block) = reader.next_block() {
-        match block.unwrap() {
-            Block::InterfaceDescription(idb) => names.push(
-                idb.options
-                    .iter()
-                    .find_map(|o| match o {
-                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .unwrap_or_default(),
-            ),
-            Block::EnhancedPacket(epb) if names[epb.interface_id as usize] == iface => {
-                for o in &epb.options {
-                    if let EnhancedPacketOption::Comment(c) = o {
-                        found.push((c.to_string(), epb.data.to_vec()));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    found
+    let (_, packets) = common::read_pcapng(path);
+    packets
+        .into_iter()
+        .filter(|p| p.iface == iface)
+        .flat_map(|p| {
+            let data = p.data;
+            p.comments.into_iter().map(move |c| (c, data.clone()))
+        })
+        .collect()
 }
 
 #[cfg(feature = "capture")]
 #[test]
 fn the_capture_names_the_rule_that_dropped_delayed_or_held_a_frame() {
-    let net = pair();
+    let net = common::wire_pair();
     let capture = netns_test::Capture::new().unwrap();
     capture.network(&net).unwrap();
     let (client, server) = udp_pair(&net, 9050, Duration::from_millis(500));

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 /// The table a router's translation lives in (IPv4 only).
 pub(crate) const NAT_TABLE: &str = "ip netns_test_nat";
 
-/// The outside ports a hashed mapping picks from: `BASE..BASE + SPAN`.
+/// The range asked of nft's hash, `BASE..BASE + SPAN` (nft 1.0.6 byte-swaps
+/// the result into the port: see [`Mapping`]).
 const PORT_BASE: u32 = 20000;
 const PORT_SPAN: u32 = 40000;
 /// A fixed hash seed: the same inside endpoint gets the same outside port

@@ -243,3 +243,65 @@ pub fn have(program: &str, package: &str) -> bool {
     }
     found
 }
+
+/// client (192.0.2.1/24) -- server (192.0.2.2/24) over one wire link,
+/// `eth0` on both.
+#[cfg(feature = "wire")]
+pub fn wire_pair() -> netns_test::Network {
+    netns_test::Topology::new()
+        .host("client")
+        .host("server")
+        .wire("client", "eth0", "server", "eth0")
+        .addr("client", "eth0", "192.0.2.1/24")
+        .addr("server", "eth0", "192.0.2.2/24")
+        .build()
+        .unwrap()
+}
+
+/// One frame of a pcapng file: its interface's name (`host/link`), its
+/// bytes and its packet comments.
+#[cfg(feature = "capture")]
+#[derive(Debug)]
+pub struct Packet {
+    pub iface: String,
+    pub data: Vec<u8>,
+    pub comments: Vec<String>,
+}
+
+/// The interface names and the frames, in order, of the pcapng file at
+/// `path`.
+#[cfg(feature = "capture")]
+pub fn read_pcapng(path: &Path) -> (Vec<String>, Vec<Packet>) {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let (mut names, mut packets) = (Vec::new(), Vec::new());
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(idb) => names.push(
+                idb.options
+                    .iter()
+                    .find_map(|o| match o {
+                        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+            ),
+            Block::EnhancedPacket(epb) => packets.push(Packet {
+                iface: names[epb.interface_id as usize].clone(),
+                comments: epb
+                    .options
+                    .iter()
+                    .filter_map(|o| match o {
+                        EnhancedPacketOption::Comment(c) => Some(c.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+                data: epb.data.into_owned(),
+            }),
+            _ => {}
+        }
+    }
+    (names, packets)
+}
