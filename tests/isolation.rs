@@ -201,3 +201,56 @@ fn open_refuses_a_namespace_of_another_type() {
     assert!(matches!(err, netns_test::Error::NotNetns { .. }), "{err}");
     assert!(err.to_string().contains("/proc/self/ns/uts"), "{err}");
 }
+
+/// The limits the kernel derives from a namespace's TCP established hash
+/// (`tcp_max_tw_buckets`, `tcp_max_syn_backlog`), read on a thread in the
+/// calling thread's namespace or in a namespace made from it.
+fn tcp_limits() -> (String, String) {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+            .unwrap_or_else(|e| panic!("read /proc/sys/net/ipv4/{name}: {e}"))
+    };
+    (read("tcp_max_tw_buckets"), read("tcp_max_syn_backlog"))
+}
+
+/// Every namespace is made from the nursery (ARCHITECTURE.md 2.15), which
+/// gives it a TCP established hash of its own of 4,096 buckets: the kernel
+/// derives `tcp_max_tw_buckets` (half) and `tcp_max_syn_backlog` (at least
+/// 128) from its size. A namespace made straight from the host has the
+/// machine's shared hash.
+#[test]
+fn namespaces_have_a_tcp_hash_of_their_own() {
+    if !netns_test::__private::nursery_in_use() {
+        return;
+    }
+    let own = ("2048\n".to_owned(), "128\n".to_owned());
+    assert_eq!(in_test_namespace(tcp_limits), own);
+    let ns = Netns::new().unwrap();
+    assert_eq!(ns.run(tcp_limits).unwrap(), own);
+    // One made from inside a test's namespace, and a named one.
+    let nested = in_test_namespace(|| Netns::new().unwrap().run(tcp_limits).unwrap());
+    assert_eq!(nested, own);
+    let name = format!("nt-nursery-{}", std::process::id());
+    let named = Netns::create(&name).unwrap();
+    assert_eq!(named.run(tcp_limits).unwrap(), own);
+    drop(named);
+    let from_host = std::thread::spawn(|| {
+        // SAFETY: CLONE_NEWNET does not unshare the fd table.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }.unwrap();
+        tcp_limits()
+    })
+    .join()
+    .unwrap();
+    assert_ne!(
+        from_host, own,
+        "the machine's shared hash has 4,096 buckets"
+    );
+}
+
+/// Where the kernel has `net.ipv4.tcp_child_ehash_entries` (Linux 6.1), the
+/// nursery is in use, as root and rootless.
+#[test]
+fn the_nursery_is_in_use_where_the_kernel_has_the_sysctl() {
+    let sysctl = std::path::Path::new("/proc/sys/net/ipv4/tcp_child_ehash_entries").exists();
+    assert_eq!(netns_test::__private::nursery_in_use(), sysctl);
+}

@@ -15,6 +15,7 @@ mod fs;
 mod mount;
 pub(crate) mod netlink;
 mod ns;
+pub(crate) mod nursery;
 #[cfg(feature = "wire")]
 pub(crate) mod packet;
 pub(crate) mod pid_init;
@@ -34,6 +35,7 @@ pub(crate) use fd::*;
 pub(crate) use fs::*;
 pub(crate) use mount::*;
 pub(crate) use ns::*;
+pub(crate) use nursery::*;
 pub(crate) use proc_stat::*;
 pub(crate) use process::*;
 pub(crate) use sysctl::*;

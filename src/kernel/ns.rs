@@ -1,5 +1,5 @@
 //! Namespace files and moves: `unshare(2)`, `setns(2)`, nsfs checks
-//! (ioctl_ns(2)).
+//! (ioctl_ns(2)). New network namespaces are made in `nursery.rs`.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -8,19 +8,6 @@ use rustix::fs::{Mode, OFlags};
 use rustix::thread::{LinkNameSpaceType, UnshareFlags};
 
 use crate::error::{Error, Result};
-
-/// `unshare(CLONE_NEWNET)`: moves the calling thread (only) into a new network
-/// namespace whose only link is `lo`, DOWN.
-///
-/// # References
-/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
-/// - [network_namespaces(7)](https://man7.org/linux/man-pages/man7/network_namespaces.7.html)
-pub(crate) fn unshare_netns() -> Result<()> {
-    // SAFETY: CLONE_NEWNET does not unshare the fd table (CLONE_FILES), the
-    // one flag that can break other threads' view of file descriptors.
-    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNET) }
-        .map_err(|e| Error::sys("unshare(CLONE_NEWNET)", None, e))
-}
 
 /// `unshare(CLONE_NEWNS)`: gives the calling thread a private copy of the
 /// mount table (it also unshares the thread's fs info, CLONE_FS).
@@ -143,3 +130,4 @@ pub(crate) fn thread_netns_inode() -> Option<u64> {
         .ok()
         .map(|st| st.st_ino)
 }
+

@@ -118,6 +118,6 @@ fn fork_and_wait(request: Request) {
 /// target namespace itself before `exec`.
 fn leave_the_creators_namespace() {
     if crate::kernel::child::enter_main_threads_netns().is_err() {
-        let _ = crate::kernel::unshare_netns();
+        let _ = crate::kernel::unshare_plain();
     }
 }
