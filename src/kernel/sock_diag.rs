@@ -99,19 +99,24 @@ impl DiagSocket {
     }
 
     /// Every TCP socket (any state) and UDP socket of the namespace, IPv4
-    /// then IPv6, as `ss -tuan` lists them: four `SOCK_DIAG_BY_FAMILY`
-    /// dumps.
+    /// then IPv6, as `ss -tuan` lists them: up to four
+    /// `SOCK_DIAG_BY_FAMILY` dumps.
     ///
-    /// A TCP dump walks the kernel's established hash, which all
-    /// namespaces share (about 1 ms a family on a small VM, however few
-    /// sockets this namespace has), so a family whose TCP sockets
-    /// `tcp_in_use` counts none of is not dumped.
+    /// A dump walks every bucket of the namespace's hash of its protocol,
+    /// whoever's sockets are in it (the TCP established hash is 4,096
+    /// buckets in a namespace made from the nursery, ARCHITECTURE.md 2.15,
+    /// but the machine's whole hash, about 1 ms to walk, in any other; UDP's
+    /// is the machine's), so a family and protocol that `in_use` counts no
+    /// socket of is not dumped.
     pub(crate) fn sockets(&mut self) -> Result<Vec<InetSocket>> {
         let mut out = Vec::new();
-        let tcp = tcp_in_use();
-        for (protocol, name) in [(IPPROTO_TCP, "TCP"), (IPPROTO_UDP, "UDP")] {
+        let in_use = in_use();
+        for (protocol, name, busy) in [
+            (IPPROTO_TCP, "TCP", in_use.tcp),
+            (IPPROTO_UDP, "UDP", in_use.udp),
+        ] {
             for (i, family) in [AF_INET, AF_INET6].into_iter().enumerate() {
-                if protocol == IPPROTO_TCP && !tcp[i] {
+                if !busy[i] {
                     continue;
                 }
                 self.dump(family, protocol, StateFlags::all(), name, &mut |r| {
@@ -221,16 +226,24 @@ impl DiagSocket {
     }
 }
 
-/// Whether the calling thread's namespace may have TCP sockets, IPv4 and
-/// IPv6: `/proc/thread-self/net/sockstat`'s `TCP: inuse` (hashed sockets:
-/// listening, connecting, connected) and `tw` (TIME-WAIT, of both
-/// families), and `sockstat6`'s `TCP6: inuse`, all counted per namespace
-/// (proc(5); `sockstat_seq_show`). A file that cannot be read or parsed
-/// counts as sockets in use.
-pub(crate) fn tcp_in_use() -> [bool; 2] {
-    let field = |file: &str, row: &str, name: &str| -> Option<u64> {
-        let text = std::fs::read_to_string(crate::kernel::thread_self(file)).ok()?;
-        let line = text.lines().find_map(|l| l.strip_prefix(row))?;
+/// Whether the calling thread's namespace may have sockets of each
+/// protocol, `[IPv4, IPv6]`.
+pub(crate) struct InUse {
+    pub(crate) tcp: [bool; 2],
+    pub(crate) udp: [bool; 2],
+}
+
+/// What the calling thread's namespace may have sockets of:
+/// `/proc/thread-self/net/sockstat`'s `TCP: inuse` (hashed sockets:
+/// listening, connecting, connected), `tw` (TIME-WAIT, of both families)
+/// and `UDP: inuse` (bound sockets), and `sockstat6`'s `TCP6: inuse` and
+/// `UDP6: inuse`, all counted per namespace (proc(5); `sockstat_seq_show`).
+/// A file that cannot be read or parsed counts as sockets in use.
+pub(crate) fn in_use() -> InUse {
+    let v4 = std::fs::read_to_string(crate::kernel::thread_self("net/sockstat")).ok();
+    let v6 = std::fs::read_to_string(crate::kernel::thread_self("net/sockstat6")).ok();
+    let field = |text: &Option<String>, row: &str, name: &str| -> Option<u64> {
+        let line = text.as_deref()?.lines().find_map(|l| l.strip_prefix(row))?;
         let mut words = line.split_ascii_whitespace();
         while let Some(word) = words.next() {
             if word == name {
@@ -239,9 +252,16 @@ pub(crate) fn tcp_in_use() -> [bool; 2] {
         }
         None
     };
-    let tw = field("net/sockstat", "TCP:", "tw");
-    let v4 = field("net/sockstat", "TCP:", "inuse");
-    let v6 = field("net/sockstat6", "TCP6:", "inuse");
-    let busy = |n: Option<u64>| n.map_or(true, |n| n > 0) || tw.map_or(true, |n| n > 0);
-    [busy(v4), busy(v6)]
+    let busy = |n: Option<u64>| n.map_or(true, |n| n > 0);
+    let tw = busy(field(&v4, "TCP:", "tw"));
+    InUse {
+        tcp: [
+            busy(field(&v4, "TCP:", "inuse")) || tw,
+            busy(field(&v6, "TCP6:", "inuse")) || tw,
+        ],
+        udp: [
+            busy(field(&v4, "UDP:", "inuse")),
+            busy(field(&v6, "UDP6:", "inuse")),
+        ],
+    }
 }
