@@ -127,9 +127,11 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<TestContext>>> = const { RefCell::new(None) };
 }
 
-/// Tests running now, and the network namespaces (by nsfs inode) their
-/// bodies run in.
-static RUNNING: Mutex<Vec<(Weak<TestContext>, Vec<u64>)>> = Mutex::new(Vec::new());
+/// Tests running now, and the threads (by id) their bodies run on. A body's
+/// thread stays in the namespace it runs in, so its namespace is looked up
+/// (`/proc/self/task/TID/ns/net`) only when a thread with no context asks,
+/// not on every test's path.
+static RUNNING: Mutex<Vec<(Weak<TestContext>, Vec<i32>)>> = Mutex::new(Vec::new());
 
 /// The context of the test the calling thread works for (see the module).
 pub(crate) fn current() -> Option<Arc<TestContext>> {
@@ -143,7 +145,11 @@ pub(crate) fn current() -> Option<Arc<TestContext>> {
         .collect();
     if live.len() > 1 {
         if let Some(here) = crate::kernel::thread_netns_inode() {
-            let mut inside = live.iter().filter(|(_, ns)| ns.contains(&here));
+            let mut inside = live.iter().filter(|(_, bodies)| {
+                bodies
+                    .iter()
+                    .any(|&tid| crate::kernel::task_netns_inode(tid) == Some(here))
+            });
             if let (Some((ctx, _)), None) = (inside.next(), inside.next()) {
                 return Some(ctx.clone());
             }
@@ -200,15 +206,13 @@ pub(crate) fn body_runs_here() {
     let Some(ctx) = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten() else {
         return;
     };
-    let Some(here) = crate::kernel::thread_netns_inode() else {
-        return;
-    };
+    let here = crate::kernel::thread_id();
     let mut running = RUNNING.lock();
-    if let Some((_, ns)) = running
+    if let Some((_, bodies)) = running
         .iter_mut()
         .find(|(c, _)| c.upgrade().is_some_and(|c| Arc::ptr_eq(&c, &ctx)))
     {
-        ns.push(here);
+        bodies.push(here);
     }
 }
 

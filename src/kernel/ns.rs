@@ -131,3 +131,23 @@ pub(crate) fn thread_netns_inode() -> Option<u64> {
         .map(|st| st.st_ino)
 }
 
+/// `gettid()`: the calling thread's id, which names it under
+/// `/proc/self/task/`.
+///
+/// # References
+/// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
+pub(crate) fn thread_id() -> i32 {
+    rustix::thread::gettid().as_raw_nonzero().get()
+}
+
+/// `stat("/proc/self/task/TID/ns/net")`: the nsfs inode of the network
+/// namespace of this process's thread `tid`, or `None` if that thread is
+/// gone (or `/proc` cannot tell).
+///
+/// # References
+/// - [proc(5)](https://man7.org/linux/man-pages/man5/proc.5.html), `/proc/pid/task`
+pub(crate) fn task_netns_inode(tid: i32) -> Option<u64> {
+    rustix::fs::stat(format!("/proc/self/task/{tid}/ns/net"))
+        .ok()
+        .map(|st| st.st_ino)
+}

@@ -77,8 +77,9 @@ struct Watch {
 struct Wanted {
     host: String,
     fixture: Option<FixtureRef>,
-    /// The nsfs inode of the body's own namespace.
-    body_netns: Option<u64>,
+    /// The body's thread, whose namespace is the body's own (looked up
+    /// only at a failure).
+    body_thread: i32,
 }
 
 /// Clears the [`Watch`] when the body is over, however it ends.
@@ -121,7 +122,7 @@ pub(crate) fn run_body<R: TestReturn>(
             *watch.wanted.lock() = Some(Wanted {
                 host: host.to_owned(),
                 fixture,
-                body_netns: crate::kernel::thread_netns_inode(),
+                body_thread: crate::kernel::thread_id(),
             });
             clear.0 = Some(watch);
         }
@@ -186,7 +187,7 @@ fn read_dump(host: &str, fixture: Option<FixtureRef>, ctx: Option<&TestContext>)
     let wanted = Wanted {
         host: host.to_owned(),
         fixture,
-        body_netns: crate::kernel::thread_netns_inode(),
+        body_thread: crate::kernel::thread_id(),
     };
     dump_from_here(&wanted, Some(label), ctx)
 }
@@ -195,6 +196,7 @@ fn read_dump(host: &str, fixture: Option<FixtureRef>, ctx: Option<&TestContext>)
 /// of the host it is, found by its inode), then the others of the test's.
 fn dump_from_here(wanted: &Wanted, label: Option<String>, ctx: Option<&TestContext>) -> Dump {
     let here = crate::kernel::thread_netns_inode();
+    let body_netns = crate::kernel::task_netns_inode(wanted.body_thread);
     let mut others: Vec<(String, &Netns)> = Vec::new();
     let fixture_hosts = wanted
         .fixture
@@ -211,7 +213,7 @@ fn dump_from_here(wanted: &Wanted, label: Option<String>, ctx: Option<&TestConte
             .map(|(name, _)| name.clone());
         let label = match named_here {
             Some(name) => name,
-            None if here == wanted.body_netns => label.clone().unwrap_or_else(|| {
+            None if here == body_netns => label.clone().unwrap_or_else(|| {
                 if wanted.host.is_empty() {
                     "the test's".to_owned()
                 } else {
