@@ -245,6 +245,15 @@ fn namespaces_have_a_tcp_hash_of_their_own() {
         from_host, own,
         "the machine's shared hash has 4,096 buckets"
     );
+    // The decisions page's way back to the host's limit.
+    let host_tw = from_host.0.clone();
+    let set = in_test_namespace(move || {
+        let ns = Netns::current().unwrap();
+        ns.set_sysctl("net.ipv4.tcp_max_tw_buckets", host_tw.trim())
+            .unwrap();
+        tcp_limits().0
+    });
+    assert_eq!(set, from_host.0);
 }
 
 /// Where the kernel has `net.ipv4.tcp_child_ehash_entries` (Linux 6.1), the

@@ -58,8 +58,10 @@ pub struct Netns {
 impl Netns {
     /// Creates a new anonymous network namespace with `lo` up.
     ///
-    /// The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)`,
-    /// then `RTM_SETLINK lo up`) and held by this handle only: it has no name
+    /// The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)`
+    /// from the process's nursery namespace, which gives it a TCP hash of its
+    /// own, see [decisions](crate::_topic::decisions); then
+    /// `RTM_SETLINK lo up`) and held by this handle only: it has no name
     /// and nothing in the file system, so nothing can leak when the process
     /// dies, even by `SIGKILL`. It disappears when the handle and every thread
     /// and socket in it are gone.
