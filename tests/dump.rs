@@ -262,9 +262,10 @@ fn state_is_there_on_demand() {
     );
 }
 
-/// TCP is dumped only for a family the namespace's counts say has sockets
-/// (`sockstat`): an IPv6 listener alone, and a TIME-WAIT left when every
-/// socket is closed, are both still there.
+/// TCP and UDP are dumped only for a family the namespace's counts say has
+/// sockets (`sockstat`, `sockstat6`): an IPv6 listener alone, an IPv6 UDP
+/// socket alone, and a TIME-WAIT left when every socket is closed, are all
+/// still there.
 #[test]
 fn state_lists_tcp_sockets_of_either_family_and_time_wait() {
     let ns = Netns::new().unwrap();
@@ -275,6 +276,14 @@ fn state_lists_tcp_sockets_of_either_family_and_time_wait() {
         })
         .unwrap();
     assert!(text.contains("tcp LISTEN [::1]:4243 "), "{text}");
+    let text = ns
+        .run(|| {
+            let _v6 = UdpSocket::bind("[::1]:4245").unwrap();
+            Netns::current().unwrap().state().unwrap().to_string()
+        })
+        .unwrap();
+    assert!(text.contains("udp UNCONN [::1]:4245 "), "{text}");
+    assert!(!text.contains("tcp "), "{text}");
     ns.run(|| {
         let listener = TcpListener::bind("127.0.0.1:4244").unwrap();
         let client = std::net::TcpStream::connect("127.0.0.1:4244").unwrap();
