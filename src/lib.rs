@@ -232,7 +232,7 @@ pub mod __private {
     // What tests/wire_bypass.rs reads of a wire link's kernel fast path.
     #[cfg(feature = "wire")]
     pub use crate::wire::bypass::{fast_path, FastPath};
-    // Whether new namespaces are made from the nursery (tests/dump.rs).
+    // Whether new namespaces are made from the nursery (tests/isolation.rs).
     pub use crate::kernel::nursery::nursery_in_use;
 }
 

@@ -269,19 +269,17 @@ fn state_is_there_on_demand() {
 #[test]
 fn state_lists_tcp_sockets_of_either_family_and_time_wait() {
     let ns = Netns::new().unwrap();
-    let text = ns
-        .run(|| {
-            let _v6 = TcpListener::bind("[::1]:4243").unwrap();
+    // The state while the socket `open` makes is open.
+    let state_holding = |open: fn() -> Box<dyn std::any::Any>| {
+        ns.run(move || {
+            let _socket = open();
             Netns::current().unwrap().state().unwrap().to_string()
         })
-        .unwrap();
+        .unwrap()
+    };
+    let text = state_holding(|| Box::new(TcpListener::bind("[::1]:4243").unwrap()));
     assert!(text.contains("tcp LISTEN [::1]:4243 "), "{text}");
-    let text = ns
-        .run(|| {
-            let _v6 = UdpSocket::bind("[::1]:4245").unwrap();
-            Netns::current().unwrap().state().unwrap().to_string()
-        })
-        .unwrap();
+    let text = state_holding(|| Box::new(UdpSocket::bind("[::1]:4245").unwrap()));
     assert!(text.contains("udp UNCONN [::1]:4245 "), "{text}");
     assert!(!text.contains("tcp "), "{text}");
     ns.run(|| {

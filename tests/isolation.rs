@@ -243,7 +243,7 @@ fn namespaces_have_a_tcp_hash_of_their_own() {
     .unwrap();
     assert_ne!(
         from_host, own,
-        "the machine's shared hash has 4,096 buckets"
+        "a namespace made from the host has these limits too: nothing tells the nursery's apart"
     );
     // The decisions page's way back to the host's limit.
     let host_tw = from_host.0.clone();

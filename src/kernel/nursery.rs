@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 /// Buckets of each namespace's TCP established hash: 32 KiB of memory per
 /// namespace; a test with 10,000 connections finds about 2.5 per bucket;
 /// `tcp_max_tw_buckets` 2,048 and `tcp_max_syn_backlog` 128 follow.
-pub(crate) const EHASH_ENTRIES: u32 = 4096;
+const EHASH_ENTRIES: u32 = 4096;
 
 const CHILD_EHASH: &str = "/proc/sys/net/ipv4/tcp_child_ehash_entries";
 
@@ -80,8 +80,10 @@ pub(crate) fn unshare_plain() -> Result<()> {
         .map_err(|e| Error::sys("unshare(CLONE_NEWNET)", None, e))
 }
 
-/// Whether namespaces are made from the nursery (false where the kernel
-/// lacks the sysctl or the process may not make namespaces).
+/// Whether namespaces are made from the nursery: false where the kernel
+/// lacks `net.ipv4.tcp_child_ehash_entries` (before Linux 6.1) or the
+/// process may not make namespaces. Makes the nursery if it is not made
+/// yet; never fails.
 pub fn nursery_in_use() -> bool {
     NURSERY.get_or_init(make).is_some()
 }

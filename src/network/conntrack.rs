@@ -4,9 +4,9 @@
 //! `/proc/thread-self/net/nf_conntrack` on the thread in the namespace
 //! (ARCHITECTURE.md 2.2, 2.14).
 
-use rustix::io::Errno;
-
 use std::path::Path;
+
+use rustix::io::Errno;
 
 use crate::kernel::{read_proc_or_errno, read_sysctl, thread_self};
 
